@@ -1,0 +1,6 @@
+/** The process: config, listen, signals, shutdown (all in service-runtime's runService). */
+import { runService } from '@meshloop/service-runtime';
+import { createApp } from './app';
+import { loadConfig } from './config';
+
+runService(loadConfig, createApp);

@@ -1,0 +1,74 @@
+import { trace } from '@opentelemetry/api';
+import express, { type Express, type Request } from 'express';
+import {
+  accessLog,
+  errorHandler,
+  healthRoutes,
+  integerQuery,
+  notFound,
+  requestMetrics,
+  type Logger,
+  type Readiness,
+  type ServiceMetrics,
+} from '@meshloop/service-runtime';
+import { BusinessLogicClient, FORWARDED_HEADERS } from './business-logic-client';
+import type { FrontendConfig } from './config';
+import { landingPage } from './landing-page';
+
+export interface FrontendDeps {
+  config: Pick<FrontendConfig, 'service' | 'businessLogicUrl' | 'downstreamTimeoutMs' | 'jaegerUiUrl'>;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  readiness: Readiness;
+}
+
+function forwardedHeaders(req: Request): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (const name of FORWARDED_HEADERS) {
+    const value = req.headers[name];
+    headers[name] = Array.isArray(value) ? value[0] : value;
+  }
+  headers['x-request-id'] = String(req.id);
+  return headers;
+}
+
+export function createApp({ config, logger, metrics, readiness }: FrontendDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(healthRoutes(readiness));
+  app.use(requestMetrics(metrics));
+  app.use(accessLog(logger));
+  app.use(landingPage(config.jaegerUiUrl));
+
+  const businessLogic = new BusinessLogicClient(config.businessLogicUrl, config.downstreamTimeoutMs);
+
+  /** Calls business-logic and answers with what it said, plus who we are. */
+  const relay = (endpoint: 'fast' | 'slow', query: (req: Request) => Record<string, number | undefined>) =>
+    async (req: Request, res: express.Response) => {
+      const params = query(req);
+      const started = performance.now();
+      const downstream = await businessLogic.get({ path: endpoint, query: params, headers: forwardedHeaders(req) });
+      const downstreamMs = Math.round(performance.now() - started);
+      req.log.info({ endpoint, downstreamMs }, 'business-logic answered');
+      res.json({
+        service: config.service.name,
+        version: config.service.version,
+        hostname: config.service.hostname,
+        traceId: trace.getActiveSpan()?.spanContext().traceId,
+        requestId: req.id,
+        endpoint,
+        downstreamMs,
+        downstream,
+      });
+    };
+
+  app.get('/api/fast', relay('fast', () => ({})));
+  app.get('/api/slow', relay('slow', (req) => ({
+    // Validated here too: a bad value is the caller's 400, not business-logic's.
+    delayMs: req.query.delayMs === undefined ? undefined : integerQuery(req, 'delayMs', { min: 0, max: 10_000, fallback: 0 }),
+  })));
+
+  app.use(notFound);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,13 @@
+/** What every meshloop service shares: config readers, logging, metrics, HTTP lifecycle. */
+export { ConfigError, EnvReader, type Env } from './config/env';
+export { readServiceIdentity, type ServiceIdentity } from './config/identity';
+export { accessLog, requestIdOf } from './logging/access-log';
+export { createLogger, type Logger, type LoggerOptions } from './logging/logger';
+export { createMetricsApp } from './metrics/metrics-app';
+export { createServiceMetrics, EXEMPLAR_TRACE_LABEL, type ServiceMetrics } from './metrics/registry';
+export { requestMetrics } from './metrics/request-metrics';
+export { badRequest, errorHandler, HttpError, notFound } from './http/errors';
+export { integerQuery } from './http/query';
+export { healthRoutes, Readiness } from './http/health';
+export { runMain, runService, serve, type AppDeps, type ProcessConfig, type RunningService, type ServeOptions } from './http/lifecycle';
+export { readTelemetrySettings, type TelemetrySettings } from './telemetry/settings';

@@ -1,0 +1,22 @@
+/**
+ * Loaded with `--import` before any app module, so the http, express and
+ * pino instrumentations patch those modules before the app requires them
+ * (CommonJS on purpose: ARCHITECTURE.md decisions 1 and 2).
+ */
+import { ConfigError } from '../config/env';
+import { onTelemetryFlush } from './flush';
+import { readTelemetrySettings } from './settings';
+import { startTracing } from './tracing';
+
+function start(): void {
+  try {
+    const tracing = startTracing(readTelemetrySettings());
+    onTelemetryFlush(() => tracing.shutdown());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`telemetry: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+start();
