@@ -28,6 +28,10 @@ export function createLogger({ service, level = 'info', otlpLogsEndpoint }: Logg
     process.env.OTEL_NODE_RESOURCE_DETECTORS ??= 'env';
     const transport = pino.transport({
       target: 'pino-opentelemetry-transport',
+      // The worker thread must not inherit `--import <telemetry preload>`: under
+      // tsx that is TypeScript the worker cannot load, and it would start a
+      // second tracer anyway.
+      worker: { execArgv: [] },
       options: {
         loggerName: service.name,
         serviceVersion: service.version,
