@@ -67,10 +67,16 @@ export async function serve(options: ServeOptions): Promise<RunningService> {
       const closed = Promise.all([once(server, 'close'), once(metricsServer, 'close')]);
       server.close();
       metricsServer.close();
-      // Keep-alive connections with no request in flight would hold close() open.
-      server.closeIdleConnections();
-      metricsServer.closeIdleConnections();
+      // Keep-alive connections hold close() open: close each one as soon as
+      // its last in-flight request has been answered.
+      const closeIdle = () => {
+        server.closeIdleConnections();
+        metricsServer.closeIdleConnections();
+      };
+      closeIdle();
+      const idleSweep = setInterval(closeIdle, 50);
       await closed;
+      clearInterval(idleSweep);
       clearTimeout(forced);
       const clean = Date.now() - started < shutdownDeadlineMs - 500;
       logger.info({ clean, ms: Date.now() - started }, 'server closed: flushing telemetry');
