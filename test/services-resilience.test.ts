@@ -127,3 +127,19 @@ describe('telemetry backends unreachable', () => {
     await Promise.all([frontend.stop(), businessLogic.stop()]);
   }, 240_000);
 });
+
+describe('configuration', () => {
+  it.each([
+    ['frontend', 'PORT', 'eighty'],
+    ['frontend', 'BUSINESS_LOGIC_URL', 'business-logic'],
+    ['business-logic', 'SLOW_DELAY_SCALE', 'fast'],
+    ['business-logic', 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', 'jaeger:9411'],
+  ] as const)('%s with %s=%s exits 1 with a message naming the variable', async (name, variable, value) => {
+    const error = await startService(name, { mode: 'direct', env: { [variable]: value }, readyTimeoutMs: 15_000 }).then(
+      () => undefined,
+      (e: unknown) => String(e),
+    );
+    expect(error).toContain('exited with 1');
+    expect(error).toMatch(new RegExp(`${variable} must be`));
+  });
+});

@@ -104,6 +104,17 @@ describe('one request becomes one trace, counted in metrics and found in logs', 
     await traceSpans(body.traceId, 3);
   });
 
+  it('an unsampled request (x-b3-sampled: 0) is answered and counted, without spans or an exemplar', async () => {
+    const traceId = 'b7ad6b7169203331b7ad6b7169203331';
+    const { status, body } = await get('/api/fast', { 'x-b3-traceid': traceId, 'x-b3-spanid': 'b7ad6b7169203331', 'x-b3-sampled': '0' });
+    expect(status).toBe(200);
+    expect(body.traceId).toBe(traceId);
+    const metrics = await (await fetch(services.frontendMetricsUrl)).text();
+    expect(metrics).not.toContain(traceId);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // one export interval
+    expect(zipkin.trace(traceId)).toEqual([]);
+  });
+
   it("every log line written while serving a request carries that request's trace_id, in both services", async () => {
     const before = { fe: services.frontend.logs.length, bl: services.businessLogic.logs.length };
     const { body } = await get('/api/slow?delayMs=10');

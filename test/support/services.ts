@@ -119,16 +119,17 @@ export async function startService(name: ServiceName, options: StartOptions = {}
   running.add(service);
 
   try {
-    await waitFor(
+    const ready = waitFor(
       `${name} /readyz on port ${port}`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
-        const response = await fetch(`${service.url}/readyz`);
-        return response.ok ? true : undefined;
-      },
+      async () => ((await fetch(`${service.url}/readyz`)).ok ? true : undefined),
       options.readyTimeoutMs ?? 30_000,
       200,
     );
+    const died = exited.then((code) => {
+      throw new Error(`${name} exited with ${code}`);
+    });
+    died.catch(() => undefined); // only matters if it wins the race
+    await Promise.race([ready, died]);
   } catch (error) {
     await service.stop();
     throw new Error(`${name} did not become ready: ${String(error)}\n--- output ---\n${output}`);

@@ -23,14 +23,12 @@ export function requestMetrics({ requestDuration }: ServiceMetrics): RequestHand
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const labels = { method: req.method, route: routeTemplate(req), status_code: String(res.statusCode) };
-      const sampled = spanContext && (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
-      if (sampled) {
-        // prom-client types exemplar labels as the metric's own label names; any name is valid.
-        const exemplarLabels = { [EXEMPLAR_TRACE_LABEL]: spanContext.traceId } as Partial<typeof labels>;
-        requestDuration.observe({ labels, value: seconds, exemplarLabels });
-      } else {
-        requestDuration.observe(labels, seconds);
-      }
+      const sampled = spanContext !== undefined && (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+      // With exemplars enabled prom-client takes only this object form; an
+      // empty exemplar set (unsampled trace: no trace to link to) records none.
+      // prom-client types exemplar labels as the metric's own label names; any name is valid.
+      const exemplarLabels = (sampled ? { [EXEMPLAR_TRACE_LABEL]: spanContext.traceId } : {}) as Partial<typeof labels>;
+      requestDuration.observe({ labels, value: seconds, exemplarLabels });
     });
     next();
   };
