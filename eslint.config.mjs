@@ -12,7 +12,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
+    files: ['**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+  {
+    // The landing page's script runs in the browser.
+    files: ['services/frontend/src/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', window: 'readonly', performance: 'readonly', fetch: 'readonly', URL: 'readonly' },
+    },
   },
 );

@@ -132,7 +132,7 @@ export async function startService(name: ServiceName, options: StartOptions = {}
     await Promise.race([ready, died]);
   } catch (error) {
     await service.stop();
-    throw new Error(`${name} did not become ready: ${String(error)}\n--- output ---\n${output}`);
+    throw new Error(`${name} did not become ready: ${String(error)}\n--- output ---\n${output}`, { cause: error });
   }
   return service;
 }

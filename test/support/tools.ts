@@ -44,7 +44,7 @@ export function toolPath(name: ToolName): string {
       timeout: 30 * 60_000,
     });
   } catch (error) {
-    throw new Error(`${name} is required by this test and could not be installed or built: ${String(error)}`);
+    throw new Error(`${name} is required by this test and could not be installed or built: ${String(error)}`, { cause: error });
   }
   const installed = find(name);
   if (!installed) throw new Error(`${name} is required by this test but was not found after scripts/ensure-tools.sh ${provider[name]}`);
