@@ -1,0 +1,376 @@
+// The repo's Tiltfile evaluated by real Tilt (`tilt alpha tiltfile-result`),
+// with a kubeconfig whose context is kind-meshloop but whose server is
+// unreachable. What needs a running cluster (image builds, applies, pod
+// readiness, the istio apply/delete commands, live update in a pod) cannot be
+// evaluated here; everything Tilt decides from the Tiltfile alone is asserted.
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DockerfileParser } from 'dockerfile-ast';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { repoRoot } from './support/tools';
+import {
+  CLUSTER_TOOLS,
+  fakeClusterTools,
+  parseTiltfileResult,
+  runTiltfileResult,
+  tiltfileResult,
+  type ClusterTool,
+  type FakeTools,
+  type TiltfileResult,
+} from './support/tilt';
+
+const SERVICES = ['frontend', 'business-logic'] as const;
+const LABELS = ['cluster', 'mesh', 'observability', 'services', 'traffic'];
+const OBSERVABILITY_FORWARDS: Record<string, string> = {
+  jaeger: '16686:16686',
+  prometheus: '9090:9090',
+  grafana: '3000:3000',
+  kiali: '20001:20001',
+};
+const read = (p: string) => readFileSync(path.join(repoRoot, p), 'utf8');
+
+/** kind/name/namespace of every object in a YAML stream. */
+function objectIds(yamlText: string): string[] {
+  return parseAllDocuments(yamlText)
+    .map((doc) => doc.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string } } | null)
+    .filter((o): o is { kind: string; metadata: { name: string; namespace?: string } } => !!o?.kind)
+    .map((o) => `${o.kind}/${o.metadata.name}/${o.metadata.namespace ?? ''}`)
+    .sort();
+}
+
+/** `npm ci` arguments of a shell command, with quotes removed. */
+function npmCiArgs(command: string, service: string): string[] {
+  const afterCi = command.split('npm ci')[1] ?? '';
+  return afterCi
+    .split('&&')[0]!
+    .replaceAll('${SERVICE}', service)
+    .replaceAll('"', '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .sort();
+}
+
+describe('Tiltfile, cluster mode (tilt alpha tiltfile-result)', () => {
+  let result: TiltfileResult;
+  beforeAll(async () => {
+    result = await tiltfileResult();
+  });
+
+  it('defines the shared resource names and nothing lands in "uncategorized"', () => {
+    const names = result.resources.map((r) => r.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['cluster', 'istio', 'namespace', 'mesh-config', 'frontend', 'business-logic', 'jaeger', 'prometheus', 'loki', 'grafana', 'kiali']),
+    );
+    expect(names).not.toContain('uncategorized');
+    expect(result.enabled.sort()).toEqual([...names].sort());
+  });
+
+  it('gives every resource exactly one of the shared labels', () => {
+    for (const r of result.resources) {
+      expect(r.labels, r.name).toHaveLength(1);
+      expect(LABELS, r.name).toContain(r.labels[0]);
+    }
+    expect(result.resource('cluster').labels).toEqual(['cluster']);
+    for (const name of ['istio', 'namespace', 'mesh-config']) expect(result.resource(name).labels).toEqual(['mesh']);
+    for (const name of SERVICES) expect(result.resource(name).labels).toEqual(['services']);
+  });
+
+  it('ensures the cluster with an idempotent `ctlptl apply -f ctlptl.yaml` first; everything in the cluster waits for it', () => {
+    const cluster = result.resource('cluster');
+    expect(cluster.kind).toBe('local_resource');
+    expect(cluster.updateCmd).toEqual(['sh', '-c', 'ctlptl apply -f ctlptl.yaml']);
+    expect(existsSync(path.join(repoRoot, 'ctlptl.yaml'))).toBe(true);
+    expect(result.resource('istio').resourceDeps).toEqual(['cluster']);
+    expect(result.resource('namespace').resourceDeps).toEqual(['cluster']);
+  });
+
+  it('installs Istio with istioctl from istio/install, prints the applied YAML, and removes all of Istio on tilt down', () => {
+    const istio = result.resource('istio');
+    expect(istio.kind).toBe('k8s_custom_deploy');
+    expect(istio.applyDir).toBe(repoRoot);
+    const [shell, flag, script] = istio.applyCmd ?? [];
+    expect([shell, flag]).toEqual(['sh', '-c']);
+    const lines = (script ?? '').split('\n');
+    expect(lines[0]).toBe('set -eu');
+    // istioctl's progress must not reach stdout, which Tilt parses as YAML.
+    expect(lines).toContain('istioctl install -y -f istio/install/istio-config.yaml >&2');
+    expect(existsSync(path.join(repoRoot, 'istio/install/istio-config.yaml'))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^kubectl -n istio-system get .*deployment\/istiod .*deployment\/istio-ingressgateway .*-o yaml$/);
+    expect(istio.deleteCmd).toEqual(['sh', '-c', 'istioctl uninstall --purge -y && kubectl delete namespace istio-system --ignore-not-found --timeout=100s']);
+  });
+
+  it('creates the injected app namespace as its own resource that tilt down deletes', () => {
+    const ns = result.resource('namespace');
+    expect(ns.kind).toBe('k8s_custom_deploy');
+    expect(ns.applyCmd).toEqual(['sh', '-c', 'kubectl apply -f k8s/namespace.yaml -o yaml']);
+    expect(ns.deleteCmd).toEqual(['sh', '-c', 'kubectl delete -f k8s/namespace.yaml --ignore-not-found --timeout=100s']);
+    expect(read('k8s/namespace.yaml')).toMatch(/istio-injection: enabled/);
+  });
+
+  it('groups every Istio custom resource of istio/mesh into mesh-config, applied after istio and the namespace', () => {
+    const mesh = result.resource('mesh-config');
+    expect(mesh.kind).toBe('k8s');
+    expect(mesh.resourceDeps.sort()).toEqual(['istio', 'namespace']);
+    const files = ['gateway', 'frontend-routes', 'business-logic-routes', 'peer-authentication', 'telemetry'].map((f) => `istio/mesh/${f}.yaml`);
+    const expected = files.flatMap((f) => objectIds(read(f))).sort();
+    expect(expected.length).toBeGreaterThanOrEqual(6);
+    expect(objectIds(mesh.yaml)).toEqual(expected);
+  });
+
+  describe.each(SERVICES)('service %s', (name) => {
+    it('builds its image from services/Dockerfile (target dev, SERVICE build arg) with a narrow context', () => {
+      const service = result.resource(name);
+      expect(service.images).toHaveLength(1);
+      const image = service.images[0]!;
+      expect(image.ref).toBe(name);
+      expect(image.dockerfileContents).toBe(read('services/Dockerfile'));
+      expect(image.context).toBe('.');
+      expect(image.target).toBe('dev');
+      expect(image.buildArgs).toEqual({ SERVICE: name });
+      const other = SERVICES.find((s) => s !== name)!;
+      expect(image.only.sort()).toEqual(
+        ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'services/service-runtime', `services/${name}`, `services/${other}/package.json`].sort(),
+      );
+      for (const p of image.only) expect(existsSync(path.join(repoRoot, p)), `only= path ${p} exists`).toBe(true);
+    });
+
+    it('live-updates: fall_back_on first, syncs only source folders and the lockfile, reinstalls + touches the entry on a lockfile change', () => {
+      const { liveUpdate } = result.resource(name).images[0]!;
+      expect(liveUpdate.fallBackOn.sort()).toEqual(
+        [
+          'package.json',
+          '.npmrc',
+          'tsconfig.json',
+          `services/${name}/package.json`,
+          `services/${name}/tsconfig.json`,
+          'services/service-runtime/package.json',
+          'services/service-runtime/tsconfig.json',
+        ].sort(),
+      );
+      for (const p of liveUpdate.fallBackOn) expect(existsSync(path.join(repoRoot, p)), `fall_back_on path ${p} exists`).toBe(true);
+      expect(liveUpdate.syncs).toEqual([
+        { local: `services/${name}/src`, remote: `/app/services/${name}/src` },
+        { local: 'services/service-runtime/src', remote: '/app/services/service-runtime/src' },
+        { local: 'package-lock.json', remote: '/app/package-lock.json' },
+      ]);
+      // Never host node_modules (esbuild's binary is per platform).
+      for (const sync of liveUpdate.syncs) expect(sync.local).not.toMatch(/node_modules/);
+      expect(liveUpdate.runs).toHaveLength(1);
+      const run = liveUpdate.runs[0]!;
+      expect(run.triggers).toEqual(['package-lock.json']);
+      expect(run.command.slice(0, 2)).toEqual(['sh', '-c']);
+      const script = run.command[2] ?? '';
+      expect(script).toMatch(new RegExp(`^cd /app && npm ci .* && touch /app/services/${name}/src/server.ts$`));
+      expect(existsSync(path.join(repoRoot, `services/${name}/src/server.ts`))).toBe(true);
+    });
+
+    it("reinstalls in the container exactly like the image's deps stage", () => {
+      const script = result.resource(name).images[0]!.liveUpdate.runs[0]!.command[2] ?? '';
+      const deps = DockerfileParser.parse(read('services/Dockerfile'))
+        .getInstructions()
+        .filter((i) => i.getKeyword() === 'RUN')
+        .map((i) => i.getArgumentsContent() ?? '')
+        .find((args) => args.includes('npm ci') && args.includes('--include-workspace-root'));
+      expect(deps, 'services/Dockerfile installs dev dependencies with npm ci --include-workspace-root').toBeDefined();
+      expect(npmCiArgs(script, name)).toEqual(npmCiArgs(deps!, name));
+    });
+
+    it('deploys k8s/<name>.yaml (ServiceAccount, Service, Deployment) after the mesh, without port forwards', () => {
+      const service = result.resource(name);
+      expect(service.kind).toBe('k8s');
+      expect(objectIds(service.yaml)).toEqual(objectIds(read(`k8s/${name}.yaml`)));
+      expect(objectIds(service.yaml)).toEqual([`Deployment/${name}/meshloop`, `Service/${name}/meshloop`, `ServiceAccount/${name}/meshloop`]);
+      expect(service.resourceDeps.sort()).toEqual(['istio', 'mesh-config', 'namespace']);
+      // Traffic goes through the gateway; a forward to the pod would bypass the sidecar.
+      expect(service.portForwards).toEqual([]);
+      expect(service.links).toContainEqual({ url: `http://localhost:16686/search?service=${name}`, name: `Jaeger: ${name} traces` });
+    });
+  });
+
+  it('links the app through the Istio gateway on http://localhost:8080', () => {
+    expect(result.resource('frontend').links[0]).toEqual({ url: 'http://localhost:8080/', name: 'app (via Istio gateway)' });
+  });
+
+  it('writes every port forward as LOCAL:CONTAINER, with the add-ons on their layout ports', () => {
+    for (const r of result.resources) {
+      for (const f of r.portForwards) expect(f.container, `${r.name} forward ${f.local} names its container port`).toBeGreaterThan(0);
+    }
+    for (const [name, forward] of Object.entries(OBSERVABILITY_FORWARDS)) {
+      expect(result.resource(name).portForwards.map((f) => `${f.local}:${f.container}`)).toContain(forward);
+    }
+  });
+
+  it('allows slow applies (istioctl, tilt down deletes) and sets CI timeouts', () => {
+    expect(result.resource('frontend').timeout).toBe('5m0s');
+    expect(result.resource('istio').timeout).toBe('5m0s');
+    expect(result.ciSettings).toEqual({ timeout: '30m0s', readinessTimeout: '10m0s' });
+  });
+
+  it.each([
+    ['slow-traffic', 'Slow traffic', 'slow'],
+    ['fast-traffic', 'Fast traffic', 'fast'],
+  ])('puts the %s button in the nav bar; its Cmd runs the traffic generator against the gateway', (name, text, profile) => {
+    const button = result.button(name);
+    expect(button.text).toBe(text);
+    expect(button.location).toEqual({ componentID: 'nav', componentType: 'Global' });
+    expect(button.inputs.map((i) => i.name)).toEqual(['RATE', 'DURATION']);
+    expect(button.inputs.map((i) => i.defaultValue)).toEqual(['5', '30']);
+    for (const input of button.inputs) expect(input.label).not.toBe('');
+
+    const cmd = result.cmd(name);
+    expect(cmd.startOnButtons).toEqual([name]);
+    expect(cmd.dir).toBe(repoRoot);
+    expect(cmd.args).toEqual([
+      'sh',
+      '-c',
+      `npm run --silent traffic -- --profile ${profile} --rate "$RATE" --duration "$DURATION" --target http://localhost:8080`,
+    ]);
+    // Its output goes to the Tiltfile log in the UI.
+    expect(cmd.annotations['tilt.dev/resource']).toBe('(Tiltfile)');
+  });
+
+  it('names the traffic script the buttons run in package.json', () => {
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.traffic).toBe('tsx scripts/traffic.ts');
+  });
+});
+
+describe('Tiltfile guards', () => {
+  it('refuses a kube context other than kind-meshloop, naming both and the way out', async () => {
+    const run = await runTiltfileResult({ context: 'prod-cluster' });
+    expect(run.code).toBe(5); // a Tiltfile error, per `tilt alpha tiltfile-result --help`
+    expect(run.stderr).toContain('Tilt is connected to kube context "prod-cluster", but this project runs in "kind-meshloop"');
+    expect(run.stderr).toContain('--allow-any-context');
+  });
+
+  it('deploys to another context with -- --allow-any-context, and then does not create a kind cluster', async () => {
+    const result = await tiltfileResult({ context: 'prod-cluster', args: ['--allow-any-context'] });
+    const names = result.resources.map((r) => r.name);
+    expect(names).toEqual(expect.arrayContaining(['istio', 'namespace', 'mesh-config', 'frontend', 'business-logic']));
+    expect(names).not.toContain('cluster');
+    expect(result.resource('istio').resourceDeps).toEqual([]);
+  });
+
+  it('starts only the resources named on the command line, with what they depend on', async () => {
+    const result = await tiltfileResult({ args: ['frontend'] });
+    expect(result.enabled.sort()).toEqual(['cluster', 'frontend', 'istio', 'mesh-config', 'namespace']);
+  });
+});
+
+describe('Tiltfile prerequisite checks (stand-in tools on a PATH of their own)', () => {
+  const fakes: FakeTools[] = [];
+  const tools = (present?: readonly ClusterTool[]) => {
+    const fake = fakeClusterTools(present);
+    fakes.push(fake);
+    return fake;
+  };
+  afterAll(() => fakes.forEach((f) => f.dispose()));
+
+  it('names every missing tool with how to install it, and points to local mode', async () => {
+    const run = await runTiltfileResult({ skipPrereqs: false, env: { PATH: tools([]).path } });
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain('meshloop needs these tools on PATH, missing: docker, kind, ctlptl, kubectl, istioctl');
+    for (const tool of CLUSTER_TOOLS) expect(run.stderr).toMatch(new RegExp(`- ${tool}: .*https://`));
+    expect(run.stderr).toContain('tilt up -- --local');
+  });
+
+  it('names only what is missing', async () => {
+    const run = await runTiltfileResult({ skipPrereqs: false, env: { PATH: tools(['docker', 'kind', 'ctlptl', 'kubectl']).path } });
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain('missing: istioctl\n');
+    expect(run.stderr).toContain('istioctl 1.30.3');
+  });
+
+  it('passes with every tool present, and evaluating the Tiltfile never creates the cluster', async () => {
+    const fake = tools();
+    const run = await runTiltfileResult({ skipPrereqs: false, env: { PATH: fake.path } });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    // Only the pinned-version check ran: `ctlptl apply` is for `tilt up` / `tilt ci` only.
+    expect(fake.calls()).toEqual(['istioctl version --remote=false']);
+  });
+
+  it('warns when istioctl is not the pinned 1.30', async () => {
+    const fake = fakeClusterTools(CLUSTER_TOOLS, { istioctl: 'echo 1.29.0' });
+    fakes.push(fake);
+    const run = await runTiltfileResult({ skipPrereqs: false, verbose: true, env: { PATH: fake.path } });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('istioctl reports "1.29.0"; this project pins Istio 1.30.3');
+    expect(parseTiltfileResult(run.stdout).resources.map((r) => r.name)).toContain('istio');
+  });
+});
+
+describe('Tiltfile, local mode (-- --local)', () => {
+  const env = {
+    MESHLOOP_FRONTEND_PORT: '18080',
+    MESHLOOP_FRONTEND_METRICS_PORT: '19464',
+    MESHLOOP_BUSINESS_LOGIC_PORT: '18081',
+    MESHLOOP_BUSINESS_LOGIC_METRICS_PORT: '19465',
+    OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://127.0.0.1:9411/api/v2/spans',
+    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: undefined,
+  };
+  let result: TiltfileResult;
+  beforeAll(async () => {
+    // No prerequisite bypass and a PATH with nothing but `sh`: local mode needs
+    // no cluster tool at all.
+    const onlySh = mkdtempSync(path.join(os.tmpdir(), 'meshloop-only-sh-'));
+    symlinkSync('/bin/sh', path.join(onlySh, 'sh'));
+    try {
+      result = await tiltfileResult({ args: ['--local'], skipPrereqs: false, env: { ...env, PATH: onlySh } });
+    } finally {
+      rmSync(onlySh, { recursive: true, force: true });
+    }
+  });
+
+  it('has only the two services as local processes: no images, no Kubernetes objects, no cluster', () => {
+    expect(result.resources.map((r) => r.name).sort()).toEqual(['business-logic', 'frontend']);
+    for (const r of result.resources) {
+      expect(r.kind).toBe('local_resource');
+      expect(r.images).toEqual([]);
+      expect(r.yaml).toBe('');
+      expect(r.labels).toEqual(['services']);
+    }
+  });
+
+  it.each([
+    ['frontend', 18080, 19464],
+    ['business-logic', 18081, 19465],
+  ])('serves %s with its dev script on the configured ports, ready when /readyz answers', (name, port, metricsPort) => {
+    const r = result.resource(name);
+    expect(r.serveCmd).toEqual(['sh', '-c', `npm run dev -w @meshloop/${name}`]);
+    expect(r.serveDir).toBe(repoRoot);
+    expect(r.serveEnv).toMatchObject({ PORT: String(port), METRICS_PORT: String(metricsPort) });
+    expect(r.readinessHttpGet).toEqual({ port, path: '/readyz' });
+    expect(r.links.map((l) => l.url)).toEqual([`http://localhost:${port}/`, `http://localhost:${metricsPort}/metrics`]);
+    const pkg = JSON.parse(read(`services/${name}/package.json`)) as { name: string; scripts: Record<string, string> };
+    expect(pkg.name).toBe(`@meshloop/${name}`);
+    expect(pkg.scripts.dev).toMatch(/^tsx watch /);
+  });
+
+  it('points the frontend at the local business-logic and starts it after', () => {
+    const frontend = result.resource('frontend');
+    expect(frontend.serveEnv?.BUSINESS_LOGIC_URL).toBe('http://localhost:18081');
+    expect(frontend.resourceDeps).toEqual(['business-logic']);
+    expect(result.resource('business-logic').resourceDeps).toEqual([]);
+  });
+
+  it('passes telemetry endpoints on only when they are set', () => {
+    for (const name of SERVICES) {
+      expect(result.resource(name).serveEnv?.OTEL_EXPORTER_ZIPKIN_ENDPOINT).toBe('http://127.0.0.1:9411/api/v2/spans');
+      expect(result.resource(name).serveEnv).not.toHaveProperty('OTEL_EXPORTER_OTLP_LOGS_ENDPOINT');
+    }
+  });
+
+  it('aims the same traffic buttons at the local frontend', () => {
+    expect(result.buttons.map((b) => b.name).sort()).toEqual(['fast-traffic', 'slow-traffic']);
+    for (const cmd of result.cmds) expect(cmd.args[2]).toMatch(/ --target http:\/\/localhost:18080$/);
+  });
+
+  it('rejects a port variable that is not a port', async () => {
+    const run = await runTiltfileResult({ args: ['--local'], env: { MESHLOOP_FRONTEND_PORT: '80a' } });
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain(`MESHLOOP_FRONTEND_PORT must be a TCP port number (1-65535), got "80a"`);
+  });
+});
