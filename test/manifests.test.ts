@@ -3,7 +3,7 @@
 // plus the cross-checks that keep names, labels and ports consistent.
 import { describe, expect, test } from 'vitest';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
-import type { IVirtualService } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
+import type { IGateway, IVirtualService } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import type { IPeerAuthentication } from '@kubernetes-models/istio/security.istio.io/v1beta1';
 import { contractEnvNames } from './support/contract';
 import { effectiveUser, findStage, readStages } from './support/dockerfile';
@@ -61,11 +61,14 @@ describe('schemas', () => {
       'k8s/namespace.yaml',
       'k8s/frontend.yaml',
       'k8s/business-logic.yaml',
+      'k8s/business-logic-v2.yaml',
       'istio/mesh/gateway.yaml',
       'istio/mesh/frontend-routes.yaml',
       'istio/mesh/business-logic-routes.yaml',
       'istio/mesh/peer-authentication.yaml',
       'istio/mesh/telemetry.yaml',
+      'istio/mesh/authorization.yaml',
+      'istio/mesh/network-policy.yaml',
     ];
     expect(expected.filter((file) => !files.has(file))).toEqual([]);
   });
@@ -126,7 +129,11 @@ describe('workloads (k8s/)', () => {
     const wrongPort = mutated('Service', 'business-logic', (s) => {
       (s as KubeObject & { spec: { ports: { targetPort: unknown }[] } }).spec.ports[0]!.targetPort = 'web';
     });
-    expect(checkServiceSelectors(wrongPort)).toEqual([expect.stringContaining('targetPort web')]);
+    // v1 and the v2 canary are both behind the business-logic Service.
+    expect(checkServiceSelectors(wrongPort).sort()).toEqual([
+      expect.stringMatching(/targetPort web is no port of Deployment business-logic$/),
+      expect.stringMatching(/targetPort web is no port of Deployment business-logic-v2$/),
+    ]);
   });
 
   test('every Service port is named for Istio or declares its appProtocol', () => {
@@ -169,7 +176,7 @@ describe('workloads (k8s/)', () => {
       expect.stringContaining('allowPrivilegeEscalation'),
     ]);
     // Only the live-updated service images may keep a writable root filesystem.
-    expect(checkContainers(objects, { writableRootImages: [] })).toHaveLength(serviceImages.length);
+    expect(checkContainers(objects, { writableRootImages: [] })).toHaveLength(ofKind(objects, 'Deployment').length);
   });
 
   test('service containers run as uid 1000, the node user of services/Dockerfile', () => {
@@ -240,22 +247,27 @@ describe('mesh (istio/)', () => {
 
   test('routed subsets exist in the DestinationRule and select pods behind the Service', () => {
     expect(checkSubsets(objects)).toEqual([]);
-    const v2 = mutated('VirtualService', 'business-logic', (vs) => {
-      (vs as KubeObject & IVirtualService).spec!.http![0]!.route![0]!.destination!.subset = 'v2';
+    const v3 = mutated('VirtualService', 'business-logic', (vs) => {
+      (vs as KubeObject & IVirtualService).spec!.http![0]!.route![0]!.destination!.subset = 'v3';
     });
-    expect(checkSubsets(v2)).toEqual([expect.stringContaining('subset v2')]);
+    expect(checkSubsets(v3)).toEqual([expect.stringContaining('subset v3')]);
     const noPods = mutated('DestinationRule', 'business-logic', (dr) => {
       (dr as KubeObject & { spec: { subsets: { labels: Record<string, string> }[] } }).spec.subsets[0]!.labels = { version: 'v9' };
     });
     expect(checkSubsets(noPods)).toEqual([expect.stringContaining('selects no pods')]);
   });
 
-  test('the Gateway selects the ingress gateway pods and listens on its http2 port', () => {
+  test('the Gateway selects the ingress gateway pods, serves HTTP on its http2 port and HTTPS (TLS from a Secret) on its https port', () => {
     expect(checkGateways(objects, iop)).toEqual([]);
     const ingress = mutated('Gateway', 'meshloop-gateway', (g) => {
       (g as KubeObject & { spec: { selector: Record<string, string> } }).spec.selector = { istio: 'ingress' };
     });
     expect(checkGateways(ingress, iop)).toEqual([expect.stringContaining('does not select')]);
+    const plainHttps = mutated('Gateway', 'meshloop-gateway', (g) => {
+      const servers = (g as KubeObject & IGateway).spec!.servers!;
+      delete servers.find((server) => server.port?.protocol === 'HTTPS')!.tls;
+    });
+    expect(checkGateways(plainHttps, iop)).toEqual([expect.stringContaining('HTTPS port 8443 does not terminate TLS')]);
   });
 
   test('mTLS is STRICT mesh-wide, PERMISSIVE only on exactly the services\' http-metrics ports', () => {

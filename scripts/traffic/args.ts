@@ -30,8 +30,9 @@ export const DEFAULTS = {
   rate: 5,
   durationSeconds: 30,
   target: 'http://localhost:8080',
-  // /api/slow waits 2 s by default and the frontend gives business-logic 5 s.
-  timeoutMs: 10_000,
+  // Above the slowest answer the stack can give: the gateway route allows the
+  // frontend 12 s (mesh retries 10 s, frontend timeout 11 s; README "timeout layering").
+  timeoutMs: 15_000,
 };
 
 export const USAGE = `Usage: npm run traffic -- [options]

@@ -6,6 +6,8 @@ import type { IContainer, IService, IServiceSpec } from 'kubernetes-models/v1';
 import { ResourceRequirements, Service } from 'kubernetes-models/v1';
 import type { IDestinationRule, IGateway, IVirtualService } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import type { IPeerAuthentication } from '@kubernetes-models/istio/security.istio.io/v1beta1';
+import type { IAuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import type { ITelemetry } from '@kubernetes-models/istio/telemetry.istio.io/v1alpha1';
 import { type KubeObject, ofKind } from './manifests';
 
@@ -433,6 +435,7 @@ export interface IstioOperatorDoc {
       enableTracing?: boolean;
       defaultConfig?: { holdApplicationUntilProxyStarts?: boolean };
       extensionProviders?: { name?: string; zipkin?: { service?: string; port?: number } }[];
+      outboundTrafficPolicy?: { mode?: string };
     };
     components?: { pilot?: { k8s?: { resources?: unknown } }; ingressGateways?: GatewayComponent[] };
     values?: { global?: { proxy?: { resources?: unknown } } };
@@ -527,20 +530,35 @@ export function checkIstioOperator(iop: IstioOperatorDoc): string[] {
   return problems;
 }
 
-/** Gateways select the ingress gateway pods and listen on its http2 port. */
+/**
+ * Gateways select the ingress gateway pods; HTTP servers listen on its http2
+ * port, HTTPS servers on its https port and terminate TLS (SIMPLE) with a
+ * credentialName Secret.
+ */
 export function checkGateways(objects: KubeObject[], iop: IstioOperatorDoc): string[] {
   const problems: string[] = [];
   const component = ingressGateway(iop);
   const labels = component?.label ?? defaultIngressGatewayLabels;
-  const http2 = gatewayPort(iop, 'http2');
+  const portFor = { HTTP: 'http2', HTTPS: 'https' } as const;
   for (const gateway of ofKind<IGateway>(objects, 'Gateway')) {
+    const where = `Gateway ${gateway.metadata.name}`;
     if (!selects(gateway.spec?.selector as Labels | undefined, labels)) {
-      problems.push(`Gateway ${gateway.metadata.name}: selector does not select the ${ingressGatewayName} pods`);
+      problems.push(`${where}: selector does not select the ${ingressGatewayName} pods`);
     }
     for (const server of gateway.spec?.servers ?? []) {
       const number = server.port?.number;
-      if (number !== http2?.targetPort && number !== http2?.port) {
-        problems.push(`Gateway ${gateway.metadata.name}: port ${number} is not the gateway's http2 port (${http2?.port} -> ${http2?.targetPort})`);
+      const protocol = server.port?.protocol ?? '';
+      const portName = protocol === 'HTTP' || protocol === 'HTTPS' ? portFor[protocol] : undefined;
+      if (!portName) {
+        problems.push(`${where}: port ${number} has protocol ${protocol}, not HTTP or HTTPS`);
+        continue;
+      }
+      const port = gatewayPort(iop, portName);
+      if (number !== port?.targetPort && number !== port?.port) {
+        problems.push(`${where}: port ${number} is not the gateway's ${portName} port (${port?.port} -> ${port?.targetPort})`);
+      }
+      if (protocol === 'HTTPS' && (server.tls?.mode !== 'SIMPLE' || !server.tls.credentialName)) {
+        problems.push(`${where}: HTTPS port ${number} does not terminate TLS (mode SIMPLE) with a credentialName`);
       }
     }
   }
@@ -616,4 +634,337 @@ export function checkCtlptl(docs: CtlptlDoc[], iop: IstioOperatorDoc): string[] 
     if (mapping && mapping.listenAddress !== '127.0.0.1') problems.push(`host port ${hostPort} listens beyond 127.0.0.1`);
   }
   return problems;
+}
+
+// ---------------------------------------------------------------- traffic management and security
+
+/** An Istio/protobuf duration ("2.5s", "500ms", "1m", "1h") in milliseconds. */
+export function durationMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
+  if (!match) throw new Error(`not a duration: ${value}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * unit;
+}
+
+/** Every HTTP route that splits traffic gives integer weights 0-100 that sum to 100. */
+export function checkRouteWeights(objects: KubeObject[]): string[] {
+  const problems: string[] = [];
+  for (const vs of ofKind<IVirtualService>(objects, 'VirtualService')) {
+    (vs.spec?.http ?? []).forEach((route, i) => {
+      const destinations = route.route ?? [];
+      const weights = destinations.map((d) => d.weight);
+      if (destinations.length <= 1 && weights.every((w) => w === undefined || w === 100)) return;
+      const where = `VirtualService ${vs.metadata.name} route ${route.name ?? i}`;
+      if (weights.some((w) => w === undefined || !Number.isInteger(w) || w < 0 || w > 100)) {
+        problems.push(`${where}: every destination needs an integer weight from 0 to 100, got ${JSON.stringify(weights)}`);
+        return;
+      }
+      const sum = weights.reduce<number>((a, w) => a + (w ?? 0), 0);
+      if (sum !== 100) problems.push(`${where}: weights sum to ${sum}, not 100`);
+    });
+  }
+  return problems;
+}
+
+
+/** `cluster.local/ns/<namespace>/sa/<name>` -> `<namespace>/<name>`; undefined for anything else. */
+export function principalAccount(principal: string): string | undefined {
+  const match = /^cluster\.local\/ns\/([a-z0-9-]+)\/sa\/([a-z0-9.-]+)$/.exec(principal);
+  return match ? `${match[1]}/${match[2]}` : undefined;
+}
+
+/** ServiceAccounts istioctl creates for the ingress gateways of the IstioOperator (gateways/istio-ingress chart: `<name>-service-account`). */
+export function gatewayServiceAccounts(iop: IstioOperatorDoc): string[] {
+  return (iop.spec?.components?.ingressGateways ?? [])
+    .filter((g) => g.enabled)
+    .map((g) => `istio-system/${g.name ?? ingressGatewayName}-service-account`);
+}
+
+/**
+ * AuthorizationPolicies name what exists: principals are ServiceAccounts defined
+ * in the manifests (or created by the Istio install), selectors select
+ * Deployments, ports are container ports of the selected workloads. Every
+ * namespace with workloads has a default-deny (empty) policy.
+ */
+export function checkAuthorizationPolicies(objects: KubeObject[], externalAccounts: string[]): string[] {
+  const problems: string[] = [];
+  const accounts = new Set([...ofKind(objects, 'ServiceAccount').map((sa) => `${namespaceOf(sa)}/${sa.metadata.name}`), ...externalAccounts]);
+  const policies = ofKind<IAuthorizationPolicy>(objects, 'AuthorizationPolicy');
+  for (const policy of policies) {
+    const where = `AuthorizationPolicy ${namespaceOf(policy)}/${policy.metadata.name}`;
+    const selector = policy.spec?.selector?.matchLabels as Labels | undefined;
+    const workloads = selector
+      ? selectedDeployments(objects, namespaceOf(policy), selector)
+      : ofKind<IDeployment>(objects, 'Deployment').filter((d) => namespaceOf(d) === namespaceOf(policy));
+    if (selector && workloads.length === 0) problems.push(`${where}: selector ${JSON.stringify(selector)} selects no Deployment`);
+    const ports = new Set(workloads.flatMap(containersOf).flatMap((c) => (c.ports ?? []).map((p) => String(p.containerPort))));
+    for (const rule of policy.spec?.rules ?? []) {
+      for (const { source } of rule.from ?? []) {
+        for (const principal of [...(source?.principals ?? []), ...(source?.notPrincipals ?? [])]) {
+          if (principal === '*') continue;
+          const account = principalAccount(principal);
+          if (!account) problems.push(`${where}: principal ${principal} is not cluster.local/ns/<namespace>/sa/<ServiceAccount>`);
+          else if (!accounts.has(account)) problems.push(`${where}: principal ${principal} names no ServiceAccount (${account} does not exist)`);
+        }
+      }
+      for (const { operation } of rule.to ?? []) {
+        for (const port of [...(operation?.ports ?? []), ...(operation?.notPorts ?? [])]) {
+          if (!ports.has(port)) problems.push(`${where}: port ${port} is no container port of the workloads it selects`);
+        }
+      }
+    }
+  }
+  const workloadNamespaces = new Set(ofKind(objects, 'Deployment').map(namespaceOf));
+  const meshNamespaces = ofKind(objects, 'Namespace')
+    .filter((ns) => ns.metadata.labels?.['istio-injection'] === 'enabled' && workloadNamespaces.has(ns.metadata.name))
+    .map((ns) => ns.metadata.name);
+  for (const namespace of meshNamespaces) {
+    const denyAll = policies.some((p) => namespaceOf(p) === namespace && Object.keys(p.spec ?? {}).length === 0);
+    if (!denyAll) problems.push(`namespace ${namespace}: no default-deny AuthorizationPolicy (empty spec)`);
+  }
+  return problems;
+}
+
+/** A request as an inbound sidecar sees it: the caller's mTLS principal (undefined = plaintext) and the destination. */
+export interface InboundRequest {
+  principal: string | undefined;
+  namespace: string;
+  podLabels: Labels;
+  port: number;
+}
+
+/**
+ * Whether Istio's ALLOW semantics admit the request: with any ALLOW policy
+ * applying to the workload, a rule must match (no policy at all = allowed).
+ * A small model of Istio's evaluation for the fields this project uses
+ * (selector, principals, notPrincipals, ports); a policy using anything else
+ * throws instead of being misjudged.
+ */
+export function authorizationAllows(objects: KubeObject[], request: InboundRequest, rootNamespace = 'istio-system'): boolean {
+  const applying = ofKind<IAuthorizationPolicy>(objects, 'AuthorizationPolicy').filter((p) => {
+    const ns = namespaceOf(p);
+    if (ns !== request.namespace && ns !== rootNamespace) return false;
+    const selector = p.spec?.selector?.matchLabels as Labels | undefined;
+    return !selector || selects(selector, request.podLabels);
+  });
+  const supported = (value: object | undefined, fields: string[]) => Object.keys(value ?? {}).every((key) => fields.includes(key));
+  for (const policy of applying) {
+    const spec = policy.spec ?? {};
+    const where = `AuthorizationPolicy ${policy.metadata.name}`;
+    if ((spec.action ?? 'ALLOW') !== 'ALLOW' || !supported(spec, ['selector', 'action', 'rules'])) throw new Error(`${where}: not modelled (only ALLOW with selector/rules)`);
+    for (const rule of spec.rules ?? []) {
+      if (!supported(rule, ['from', 'to'])) throw new Error(`${where}: rule fields ${Object.keys(rule)} not modelled`);
+      for (const from of rule.from ?? []) if (!supported(from.source, ['principals', 'notPrincipals'])) throw new Error(`${where}: source not modelled`);
+      for (const to of rule.to ?? []) if (!supported(to.operation, ['ports'])) throw new Error(`${where}: operation not modelled`);
+    }
+  }
+  const allowPolicies = applying;
+  if (allowPolicies.length === 0) return true;
+  const principalMatches = (patterns: string[] | undefined, principal: string | undefined) =>
+    principal !== undefined && (patterns ?? []).some((p) => p === '*' || p === principal);
+  return allowPolicies.some((policy) =>
+    (policy.spec?.rules ?? []).some((rule) => {
+      const fromOk =
+        !rule.from?.length ||
+        rule.from.some(({ source }) => {
+          if (source?.principals && !principalMatches(source.principals, request.principal)) return false;
+          if (source?.notPrincipals && (request.principal === undefined ? false : principalMatches(source.notPrincipals, request.principal))) return false;
+          return true;
+        });
+      const toOk = !rule.to?.length || rule.to.some(({ operation }) => !operation?.ports || operation.ports.includes(String(request.port)));
+      return fromOk && toOk;
+    }),
+  );
+}
+
+export interface NetworkPeer {
+  namespace: string;
+  namespaceLabels: Labels;
+  podLabels: Labels;
+}
+
+/**
+ * Whether the NetworkPolicies in the objects admit a TCP connection from `peer`
+ * (undefined = a source outside any pod, e.g. the node) to the pod's port.
+ * Standard semantics: pods no Ingress policy selects accept everything; else
+ * some rule of some selecting policy must admit both the peer and the port.
+ */
+export function networkPolicyAllows(objects: KubeObject[], pod: { namespace: string; labels: Labels }, port: number, peer: NetworkPeer | undefined): boolean {
+  const selecting = ofKind<INetworkPolicy>(objects, 'NetworkPolicy').filter((np) => {
+    const types = np.spec?.policyTypes ?? ['Ingress'];
+    const selector = (np.spec?.podSelector.matchLabels ?? {}) as Labels;
+    return namespaceOf(np) === pod.namespace && types.includes('Ingress') && Object.entries(selector).every(([k, v]) => pod.labels[k] === v);
+  });
+  if (selecting.length === 0) return true;
+  const labelsMatch = (selector: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] } | undefined, labels: Labels) => {
+    if (selector?.matchExpressions?.length) throw new Error('matchExpressions are not modelled');
+    return Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  };
+  return selecting.some((np) =>
+    (np.spec?.ingress ?? []).some((rule) => {
+      const portOk = !rule.ports?.length || rule.ports.some((p) => p.port === port && (p.protocol ?? 'TCP') === 'TCP');
+      const fromOk =
+        !rule.from?.length ||
+        rule.from.some((from) => {
+          if (from.ipBlock) throw new Error('ipBlock peers are not modelled');
+          if (!peer) return false;
+          const nsOk = from.namespaceSelector ? labelsMatch(from.namespaceSelector, peer.namespaceLabels) : peer.namespace === namespaceOf(np);
+          const podOk = from.podSelector ? labelsMatch(from.podSelector, peer.podLabels) : true;
+          return nsOk && podOk;
+        });
+      return portOk && fromOk;
+    }),
+  );
+}
+
+/** Ports every injected pod must keep open to the kubelet and Prometheus: the agent (probes, Envoy stats) and the sidecar's health port. */
+export const sidecarInboundPorts = [15020, 15021];
+
+/**
+ * NetworkPolicies in namespaces with workloads: every container port stays
+ * reachable (http ports and the sidecar ports from anywhere), and the
+ * http-metrics ports only from the Prometheus pod.
+ */
+export function checkNetworkPolicies(objects: KubeObject[], prometheus: NetworkPeer, others: NetworkPeer[]): string[] {
+  const problems: string[] = [];
+  for (const d of ofKind<IDeployment>(objects, 'Deployment')) {
+    const pod = { namespace: namespaceOf(d), labels: podLabels(d) };
+    const where = `Deployment ${d.metadata.name}`;
+    for (const port of containersOf(d).flatMap((c) => c.ports ?? [])) {
+      const metrics = port.name === 'http-metrics';
+      if (!networkPolicyAllows(objects, pod, port.containerPort, prometheus)) problems.push(`${where}: port ${port.containerPort} refuses Prometheus`);
+      for (const peer of others) {
+        const allowed = networkPolicyAllows(objects, pod, port.containerPort, peer);
+        if (metrics && allowed) problems.push(`${where}: metrics port ${port.containerPort} admits ${peer.namespace}/${JSON.stringify(peer.podLabels)}, not only Prometheus`);
+        if (!metrics && !allowed) problems.push(`${where}: port ${port.containerPort} refuses ${peer.namespace}/${JSON.stringify(peer.podLabels)}`);
+      }
+    }
+    for (const port of sidecarInboundPorts) {
+      if (!networkPolicyAllows(objects, pod, port, undefined) || !networkPolicyAllows(objects, pod, port, prometheus)) {
+        problems.push(`${where}: sidecar port ${port} is not open to the kubelet and Prometheus`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Under outboundTrafficPolicy REGISTRY_ONLY a sidecar only reaches hosts in
+ * Istio's registry: every URL a mesh workload is configured to call (http(s)
+ * env values) and the meshConfig zipkin provider must be a Service port in the
+ * manifests. Returns the problems and the endpoints it resolved.
+ */
+export function checkEgressTargets(objects: KubeObject[], iop: IstioOperatorDoc): { problems: string[]; endpoints: string[] } {
+  const problems: string[] = [];
+  const endpoints: string[] = [];
+  const services = servicesByFqdn(objects);
+  const resolve = (who: string, host: string, port: number) => {
+    const service = services.get(serviceFqdn(host, 'default'));
+    if (!service) problems.push(`${who}: ${host} is no Service in the manifests (REGISTRY_ONLY would block it)`);
+    else if (!(service.spec?.ports ?? []).some((p) => p.port === port)) problems.push(`${who}: Service ${host} has no port ${port}`);
+    else endpoints.push(`${host}:${port}`);
+  };
+  // REGISTRY_ONLY is enforced by sidecars: only injected workloads are bound by it.
+  const injected = new Set(ofKind(objects, 'Namespace').filter((ns) => ns.metadata.labels?.['istio-injection'] === 'enabled').map((ns) => ns.metadata.name));
+  const meshWorkloads = ofKind<IDeployment>(objects, 'Deployment').filter(
+    (d) => injected.has(namespaceOf(d)) && d.spec?.template.metadata?.labels?.['sidecar.istio.io/inject'] !== 'false',
+  );
+  for (const d of meshWorkloads) {
+    for (const c of containersOf(d)) {
+      for (const variable of c.env ?? []) {
+        if (!variable.value || !/^https?:\/\//.test(variable.value)) continue;
+        const url = new URL(variable.value);
+        resolve(`Deployment ${d.metadata.name} ${variable.name}`, url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)));
+      }
+    }
+  }
+  for (const provider of iop.spec?.meshConfig?.extensionProviders ?? []) {
+    if (provider.zipkin?.service) resolve(`extensionProvider ${provider.name}`, provider.zipkin.service, provider.zipkin.port ?? 9411);
+  }
+  if (iop.spec?.meshConfig?.outboundTrafficPolicy?.mode !== 'REGISTRY_ONLY') problems.push('meshConfig.outboundTrafficPolicy.mode is not REGISTRY_ONLY');
+  return { problems, endpoints };
+}
+
+/** Routes bound to a Gateway lead only into the given app namespaces (never to the observability UIs). */
+export function checkGatewayExposure(objects: KubeObject[], appNamespaces: string[]): string[] {
+  const problems: string[] = [];
+  for (const vs of ofKind<IVirtualService>(objects, 'VirtualService')) {
+    if (!(vs.spec?.gateways ?? []).some((g) => g !== 'mesh')) continue;
+    for (const route of [...(vs.spec?.http ?? []), ...(vs.spec?.tcp ?? []), ...(vs.spec?.tls ?? [])]) {
+      for (const { destination } of route.route ?? []) {
+        const fqdn = serviceFqdn(destination?.host ?? '', namespaceOf(vs));
+        const namespace = fqdn.split('.')[1] ?? '';
+        if (!appNamespaces.includes(namespace)) problems.push(`VirtualService ${vs.metadata.name}: the gateway exposes ${destination?.host} (namespace ${namespace})`);
+      }
+    }
+  }
+  for (const service of ofKind<IService>(objects, 'Service')) {
+    if (!appNamespaces.includes(namespaceOf(service)) && service.spec?.type && service.spec.type !== 'ClusterIP') {
+      problems.push(`Service ${namespaceOf(service)}/${service.metadata.name} is ${service.spec.type}: reachable without a port-forward`);
+    }
+  }
+  return problems;
+}
+
+export interface TimeoutLayers {
+  perTryTimeoutMs: number;
+  attempts: number;
+  routeTimeoutMs: number;
+  frontendTimeoutMs: number;
+  gatewayTimeoutMs: number;
+}
+
+/**
+ * The timeouts of gateway -> frontend -> business-logic nest: every try has
+ * room for the slowest default /slow of any business-logic version; the route
+ * timeout leaves room for every retry (attempts x perTryTimeout); the
+ * frontend's own DOWNSTREAM_TIMEOUT_MS is slightly above it (within 2 s), so
+ * the sidecar answers first; the gateway route waits longer than the frontend.
+ * Retries cover 5xx, resets and connect failures.
+ */
+export function checkTimeoutLayering(objects: KubeObject[], slowDefaultMs: number): { problems: string[]; layers: TimeoutLayers | undefined } {
+  const problems: string[] = [];
+  const vs = (name: string) => ofKind<IVirtualService>(objects, 'VirtualService').find((v) => v.metadata.name === name);
+  const routes = vs('business-logic')?.spec?.http ?? [];
+  if (routes.length === 0) return { problems: ['no business-logic VirtualService routes'], layers: undefined };
+  const layerList = routes.map((route) => {
+    const where = `business-logic route ${route.name}`;
+    const perTry = durationMs(route.retries?.perTryTimeout);
+    const timeout = durationMs(route.timeout);
+    const attempts = route.retries?.attempts ?? 0;
+    if (perTry === undefined || timeout === undefined || attempts < 1) {
+      problems.push(`${where}: needs timeout, retries.attempts and retries.perTryTimeout`);
+      return undefined;
+    }
+    const retryOn = (route.retries?.retryOn ?? '').split(',');
+    for (const condition of ['5xx', 'reset', 'connect-failure']) if (!retryOn.includes(condition)) problems.push(`${where}: retryOn lacks ${condition}`);
+    if (attempts * perTry > timeout) problems.push(`${where}: ${attempts} retries x ${perTry} ms exceed the route timeout ${timeout} ms`);
+    return { perTry, timeout, attempts };
+  });
+  const defined = layerList.filter((l) => l !== undefined);
+  if (defined.length !== layerList.length) return { problems, layers: undefined };
+  const distinct = new Set(defined.map((l) => JSON.stringify(l)));
+  if (distinct.size !== 1) problems.push('business-logic routes differ in timeout or retries');
+  const { perTry, timeout, attempts } = defined[0]!;
+
+  let slowest = 0;
+  for (const d of ofKind<IDeployment>(objects, 'Deployment').filter((d) => podLabels(d).app === 'business-logic')) {
+    const scale = Number(containersOf(d)[0]?.env?.find((v) => v.name === 'SLOW_DELAY_SCALE')?.value ?? '1');
+    slowest = Math.max(slowest, slowDefaultMs * scale);
+  }
+  if (perTry < slowest + 250) problems.push(`perTryTimeout ${perTry} ms leaves less than 250 ms above the slowest default /slow (${slowest} ms)`);
+
+  const frontend = ofKind<IDeployment>(objects, 'Deployment').find((d) => d.metadata.name === 'frontend');
+  const frontendValue = (frontend ? containersOf(frontend) : []).flatMap((c) => c.env ?? []).find((v) => v.name === 'DOWNSTREAM_TIMEOUT_MS')?.value;
+  const frontendTimeout = Number(frontendValue ?? 5000);
+  if (!(frontendTimeout > timeout && frontendTimeout - timeout <= 2000)) {
+    problems.push(`frontend DOWNSTREAM_TIMEOUT_MS ${frontendTimeout} is not slightly (0-2 s) above the mesh route timeout ${timeout} ms`);
+  }
+  const gateway = durationMs(vs('frontend')?.spec?.http?.[0]?.timeout);
+  if (gateway === undefined || gateway <= frontendTimeout) problems.push(`gateway -> frontend timeout ${gateway} ms does not exceed the frontend's ${frontendTimeout} ms`);
+  return {
+    problems,
+    layers: { perTryTimeoutMs: perTry, attempts, routeTimeoutMs: timeout, frontendTimeoutMs: frontendTimeout, gatewayTimeoutMs: gateway ?? 0 },
+  };
 }

@@ -3,6 +3,7 @@ import express, { type Express, type Request } from 'express';
 import {
   accessLog,
   errorHandler,
+  failRateOf,
   healthRoutes,
   integerQuery,
   notFound,
@@ -46,6 +47,7 @@ export function createApp({ config, logger, metrics, readiness }: FrontendDeps):
   const relay = (endpoint: 'fast' | 'slow', query: (req: Request) => Record<string, number | undefined>) =>
     async (req: Request, res: express.Response) => {
       const params = query(req);
+      failRateOf(req); // forwarded: a bad value is the caller's 400, not a 502 from downstream
       const started = performance.now();
       const downstream = await businessLogic.get({ path: endpoint, query: params, headers: forwardedHeaders(req) });
       const downstreamMs = Math.round(performance.now() - started);

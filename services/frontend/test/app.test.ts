@@ -69,6 +69,14 @@ describe('frontend app', () => {
     expect(calls).toHaveLength(0);
   });
 
+  it.each(['1.5', 'abc', ''])('x-fail-rate: %j -> 400 naming the header, without calling business-logic', async (value) => {
+    const { url, calls } = await serve();
+    const response = await fetch(`${url}/api/fast`, { headers: { 'x-fail-rate': value } });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'bad_request', header: 'x-fail-rate' });
+    expect(calls).toHaveLength(0);
+  });
+
   it('GET / serves the landing page with both buttons and the Jaeger UI URL, escaped, under a strict CSP', async () => {
     const { url } = await serve('http://jaeger.example/"><script>');
     const response = await fetch(`${url}/`);

@@ -8,6 +8,7 @@ export { createServiceMetrics, EXEMPLAR_TRACE_LABEL, type ServiceMetrics } from 
 export { requestMetrics } from './metrics/request-metrics';
 export { badRequest, errorHandler, HttpError, notFound } from './http/errors';
 export { integerQuery } from './http/query';
+export { failRateOf } from './http/fail-rate';
 export { healthRoutes, Readiness } from './http/health';
 export { runMain, runService, serve, type AppDeps, type ProcessConfig, type RunningService, type ServeOptions } from './http/lifecycle';
 export { readTelemetrySettings, type TelemetrySettings } from './telemetry/settings';
