@@ -1,13 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, waitFor } from './ports';
 import { repoRoot } from './tools';
 
 export type ServiceName = 'frontend' | 'business-logic';
 
-export interface ServiceProcess {
-  name: ServiceName;
+/** A running dev process; `N` is its name (a service, or a benchmark fixture). */
+export interface ServiceProcess<N extends string = ServiceName> {
+  name: N;
   url: string;
   metricsUrl: string;
   port: number;
@@ -29,24 +31,42 @@ export interface StartOptions {
   metricsPort?: number;
   /**
    * `dev` (default): the service's `npm run dev` (tsx watch), as a developer runs it.
+   * `watch`: the same dev script's command without npm in front (benchmarks:
+   * npm's own start-up would blur the numbers).
    * `direct`: one node process running the TypeScript entry under tsx, no watcher,
    * so its own exit code and signals are observable.
    */
-  mode?: 'dev' | 'direct';
+  mode?: 'dev' | 'watch' | 'direct';
+  /** Folder with the package.json and src/ to run (default services/<name>). */
+  dir?: string;
   readyTimeoutMs?: number;
+  /** How often /readyz is polled while starting (benchmarks poll fast). */
+  readyPollMs?: number;
+  /** Path polled until it answers 200 (default /readyz). */
+  readyPath?: string;
 }
 
-const running = new Set<ServiceProcess>();
+const running = new Set<ServiceProcess<string>>();
 
 /** Starts one service as a real process and waits until /readyz answers 200. */
-export async function startService(name: ServiceName, options: StartOptions = {}): Promise<ServiceProcess> {
+/** The package's `dev` script as argv, its first word resolved in node_modules/.bin. */
+function devScriptArgv(serviceDir: string): [string, string[]] {
+  const pkg = JSON.parse(readFileSync(path.join(serviceDir, 'package.json'), 'utf8')) as { scripts?: { dev?: string } };
+  const [bin, ...args] = (pkg.scripts?.dev ?? '').split(/\s+/).filter(Boolean);
+  if (!bin) throw new Error(`${serviceDir}/package.json has no dev script`);
+  return [path.join(repoRoot, 'node_modules', '.bin', bin), args];
+}
+
+export async function startService<N extends string = ServiceName>(name: N, options: StartOptions = {}): Promise<ServiceProcess<N>> {
   const port = options.port ?? (await freePort());
   const metricsPort = options.metricsPort ?? (await freePort());
-  const serviceDir = path.join(repoRoot, 'services', name);
-  const [command, args] =
+  const serviceDir = options.dir ?? path.join(repoRoot, 'services', name);
+  const [command, args]: [string, string[]] =
     options.mode === 'direct'
       ? [process.execPath, ['--import', 'tsx', '--conditions=source', '--import', '@meshloop/service-runtime/preload', 'src/server.ts']]
-      : ['npm', ['run', '--silent', 'dev']];
+      : options.mode === 'watch'
+        ? devScriptArgv(serviceDir)
+        : ['npm', ['run', '--silent', 'dev']];
   const child = spawn(command, args, {
     cwd: serviceDir,
     detached: true, // own process group: stop() reaches npm, tsx watch and node alike
@@ -83,7 +103,7 @@ export async function startService(name: ServiceName, options: StartOptions = {}
   });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
 
-  const service: ServiceProcess = {
+  const service: ServiceProcess<N> = {
     name,
     url: `http://127.0.0.1:${port}`,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
@@ -121,9 +141,9 @@ export async function startService(name: ServiceName, options: StartOptions = {}
   try {
     const ready = waitFor(
       `${name} /readyz on port ${port}`,
-      async () => ((await fetch(`${service.url}/readyz`)).ok ? true : undefined),
+      async () => ((await fetch(`${service.url}${options.readyPath ?? '/readyz'}`)).ok ? true : undefined),
       options.readyTimeoutMs ?? 30_000,
-      200,
+      options.readyPollMs ?? 200,
     );
     const died = exited.then((code) => {
       throw new Error(`${name} exited with ${code}`);

@@ -1,0 +1,131 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { repoRoot } from './variants';
+
+/** CPU in millicores, memory in MiB. */
+export interface Resources {
+  cpuRequest: number;
+  memoryRequest: number;
+  cpuLimit: number;
+  memoryLimit: number;
+}
+
+export interface FootprintPart extends Resources {
+  name: string;
+  replicas: number;
+}
+
+export interface Footprint {
+  parts: FootprintPart[];
+  total: Resources;
+}
+
+type Quantities = { cpu?: string | number; memory?: string | number } | undefined;
+interface ResourceSpec {
+  requests?: Quantities;
+  limits?: Quantities;
+}
+
+export function cpuMillicores(value: string | number | undefined): number {
+  if (value === undefined) return 0;
+  const text = String(value);
+  if (text.endsWith('m')) return Number(text.slice(0, -1));
+  return Number(text) * 1000;
+}
+
+const MEMORY_UNITS: Record<string, number> = { Ki: 1 / 1024, Mi: 1, Gi: 1024, K: 1000 / 1048576, M: 1e6 / 1048576, G: 1e9 / 1048576 };
+
+export function memoryMiB(value: string | number | undefined): number {
+  if (value === undefined) return 0;
+  const match = /^(\d+(?:\.\d+)?)([KMG]i?)?$/.exec(String(value));
+  if (!match) throw new Error(`unsupported memory quantity ${value}`);
+  return Number(match[1]) * (match[2] ? MEMORY_UNITS[match[2]]! : 1 / 1048576);
+}
+
+function resourcesOf(spec: ResourceSpec | undefined): Resources {
+  return {
+    cpuRequest: cpuMillicores(spec?.requests?.cpu),
+    memoryRequest: memoryMiB(spec?.requests?.memory),
+    cpuLimit: cpuMillicores(spec?.limits?.cpu),
+    memoryLimit: memoryMiB(spec?.limits?.memory),
+  };
+}
+
+function add(a: Resources, b: Resources, times = 1): Resources {
+  return {
+    cpuRequest: a.cpuRequest + b.cpuRequest * times,
+    memoryRequest: a.memoryRequest + b.memoryRequest * times,
+    cpuLimit: a.cpuLimit + b.cpuLimit * times,
+    memoryLimit: a.memoryLimit + b.memoryLimit * times,
+  };
+}
+
+const ZERO: Resources = { cpuRequest: 0, memoryRequest: 0, cpuLimit: 0, memoryLimit: 0 };
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const full = path.join(dir, entry);
+    if (statSync(full).isDirectory()) return yamlFiles(full);
+    return /\.ya?ml$/.test(entry) ? [full] : [];
+  });
+}
+
+interface Workload {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  spec?: {
+    replicas?: number;
+    template?: {
+      metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+      spec?: { containers?: Array<{ resources?: ResourceSpec }>; initContainers?: Array<{ resources?: ResourceSpec; restartPolicy?: string }> };
+    };
+  };
+}
+
+function documents(file: string): Workload[] {
+  return parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((doc) => doc.toJS() as Workload | null)
+    .filter((doc): doc is Workload => doc !== null && typeof doc === 'object');
+}
+
+/**
+ * Everything the Tiltfile deploys, from the manifests: the services and
+ * add-ons (their containers and native sidecars), one Istio sidecar per pod
+ * in an injected namespace (resources from the Istio install config), istiod
+ * and the ingress gateway. Not counted: kind's own control plane.
+ */
+export function clusterFootprint(root = repoRoot): Footprint {
+  const docs = ['k8s', 'observability'].flatMap((dir) => yamlFiles(path.join(root, dir))).flatMap(documents);
+  const injected = new Set(
+    docs.filter((d) => d.kind === 'Namespace' && d.metadata?.labels?.['istio-injection'] === 'enabled').map((d) => d.metadata?.name),
+  );
+  const istio = (documents(path.join(root, 'istio/install/istio-config.yaml'))[0] ?? {}) as {
+    spec?: {
+      components?: { pilot?: { k8s?: { resources?: ResourceSpec; replicaCount?: number } }; ingressGateways?: Array<{ enabled?: boolean; name?: string; k8s?: { resources?: ResourceSpec; replicaCount?: number } }> };
+      values?: { global?: { proxy?: { resources?: ResourceSpec } } };
+    };
+  };
+  const sidecar = resourcesOf(istio.spec?.values?.global?.proxy?.resources);
+
+  const parts: FootprintPart[] = [];
+  for (const doc of docs.filter((d) => ['Deployment', 'StatefulSet'].includes(d.kind ?? ''))) {
+    const pod = doc.spec?.template;
+    let perPod = (pod?.spec?.containers ?? []).reduce((sum, c) => add(sum, resourcesOf(c.resources)), ZERO);
+    perPod = (pod?.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').reduce((sum, c) => add(sum, resourcesOf(c.resources)), perPod);
+    const optedOut = pod?.metadata?.labels?.['sidecar.istio.io/inject'] === 'false' || pod?.metadata?.annotations?.['sidecar.istio.io/inject'] === 'false';
+    if (injected.has(doc.metadata?.namespace) && !optedOut) perPod = add(perPod, sidecar);
+    const replicas = doc.spec?.replicas ?? 1;
+    parts.push({ name: `${doc.metadata?.namespace}/${doc.metadata?.name}`, replicas, ...add(ZERO, perPod, replicas) });
+  }
+  const pilot = istio.spec?.components?.pilot?.k8s;
+  parts.push({ name: 'istio-system/istiod', replicas: pilot?.replicaCount ?? 1, ...add(ZERO, resourcesOf(pilot?.resources), pilot?.replicaCount ?? 1) });
+  for (const gateway of (istio.spec?.components?.ingressGateways ?? []).filter((g) => g.enabled !== false)) {
+    const replicas = gateway.k8s?.replicaCount ?? 1;
+    parts.push({ name: `istio-system/${gateway.name ?? 'ingressgateway'}`, replicas, ...add(ZERO, resourcesOf(gateway.k8s?.resources), replicas) });
+  }
+  return { parts, total: parts.reduce((sum, part) => add(sum, part), ZERO) };
+}
+
+/** Issue budget: requests <= 1.5 CPU and 3 GiB, memory limits <= 6 GiB. */
+export const FOOTPRINT_BUDGET = { cpuRequest: 1500, memoryRequest: 3072, memoryLimit: 6144 } as const;
