@@ -22,7 +22,6 @@ function variantEnv(variant: Variant, context: StartContext): Record<string, str
     ...context.env,
     ...(variant.callsBusinessLogic && context.businessLogicUrl ? { BUSINESS_LOGIC_URL: context.businessLogicUrl } : {}),
     ...variant.env,
-    LOG_LEVEL: 'warn', // the benchmark is about serving, not about writing access logs to a pipe
   };
 }
 
@@ -36,6 +35,9 @@ export async function startVariant(variant: Variant, dir: string, context: Start
     readyPath: variant.probePath,
     readyPollMs: 5,
     readyTimeoutMs: 60_000,
+    // Access logs are written (full telemetry) but not parsed by this process,
+    // which also runs the load generator.
+    discardStdout: true,
   });
   const coldStartMs = performance.now() - started;
   return { running: { variant, dir, process }, coldStartMs, rssKiB: rssKiB(servingProcess(process.child.pid!)) };

@@ -44,6 +44,8 @@ export interface StartOptions {
   readyPollMs?: number;
   /** Path polled until it answers 200 (default /readyz). */
   readyPath?: string;
+  /** Send stdout to /dev/null instead of collecting it (benchmarks under load). */
+  discardStdout?: boolean;
 }
 
 const running = new Set<ServiceProcess<string>>();
@@ -70,7 +72,7 @@ export async function startService<N extends string = ServiceName>(name: N, opti
   const child = spawn(command, args, {
     cwd: serviceDir,
     detached: true, // own process group: stop() reaches npm, tsx watch and node alike
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.discardStdout ? 'ignore' : 'pipe', 'pipe'],
     env: {
       ...process.env,
       PORT: String(port),
