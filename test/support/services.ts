@@ -35,8 +35,9 @@ export interface StartOptions {
    * npm's own start-up would blur the numbers).
    * `direct`: one node process running the TypeScript entry under tsx, no watcher,
    * so its own exit code and signals are observable.
+   * `start`: the production `npm start` (compiled JavaScript in dist/; build first).
    */
-  mode?: 'dev' | 'watch' | 'direct';
+  mode?: 'dev' | 'watch' | 'direct' | 'start';
   /** Folder with the package.json and src/ to run (default services/<name>). */
   dir?: string;
   readyTimeoutMs?: number;
@@ -68,7 +69,7 @@ export async function startService<N extends string = ServiceName>(name: N, opti
       ? [process.execPath, ['--import', 'tsx', '--conditions=source', '--import', '@meshloop/service-runtime/preload', 'src/server.ts']]
       : options.mode === 'watch'
         ? devScriptArgv(serviceDir)
-        : ['npm', ['run', '--silent', 'dev']];
+        : ['npm', ['run', '--silent', options.mode === 'start' ? 'start' : 'dev']];
   const child = spawn(command, args, {
     cwd: serviceDir,
     detached: true, // own process group: stop() reaches npm, tsx watch and node alike
@@ -170,7 +171,7 @@ export interface RunningServices {
 }
 
 /** business-logic, then frontend pointed at it; both by their dev script. */
-export async function startServices(options: { env?: Record<string, string>; mode?: 'dev' | 'direct' } = {}): Promise<RunningServices> {
+export async function startServices(options: { env?: Record<string, string>; mode?: StartOptions['mode'] } = {}): Promise<RunningServices> {
   const [businessLogic, frontendPort] = await Promise.all([startService('business-logic', options), freePort()]);
   const frontend = await startService('frontend', {
     ...options,
