@@ -1,25 +1,12 @@
 import { trace } from '@opentelemetry/api';
-import express, { type Express, type Request } from 'express';
-import {
-  accessLog,
-  errorHandler,
-  healthRoutes,
-  integerQuery,
-  notFound,
-  requestMetrics,
-  type Logger,
-  type Readiness,
-  type ServiceMetrics,
-} from '@meshloop/service-runtime';
+import type { Express, Request } from 'express';
+import { createServiceApp, integerQuery, type ServiceAppDeps } from '@meshloop/service-runtime';
 import type { BusinessLogicConfig } from './config';
 import { runDataTransformation } from './data-transformation';
 import { failInjection } from './fail-injection';
 
-export interface BusinessLogicDeps {
+export interface BusinessLogicDeps extends ServiceAppDeps {
   config: Pick<BusinessLogicConfig, 'service' | 'slowDelayScale'>;
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: Readiness;
   /** Source of randomness for x-fail-rate (tests pin it). */
   random?: () => number;
 }
@@ -27,13 +14,7 @@ export interface BusinessLogicDeps {
 export const MAX_DELAY_MS = 10_000;
 export const DEFAULT_DELAY_MS = 2_000;
 
-export function createApp({ config, logger, metrics, readiness, random }: BusinessLogicDeps): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(healthRoutes(readiness));
-  app.use(requestMetrics(metrics));
-  app.use(accessLog(logger));
-
+export function createApp({ config, random, ...deps }: BusinessLogicDeps): Express {
   const identity = (req: Request) => ({
     service: config.service.name,
     version: config.service.version,
@@ -42,19 +23,17 @@ export function createApp({ config, logger, metrics, readiness, random }: Busine
     requestId: req.id,
   });
 
-  app.get('/fast', failInjection(random), (req, res) => {
-    res.json({ ...identity(req), endpoint: 'fast' });
-  });
+  return createServiceApp(deps, (app) => {
+    app.get('/fast', failInjection(random), (req, res) => {
+      res.json({ ...identity(req), endpoint: 'fast' });
+    });
 
-  app.get('/slow', failInjection(random), async (req, res) => {
-    const requestedDelayMs = integerQuery(req, 'delayMs', { min: 0, max: MAX_DELAY_MS, fallback: DEFAULT_DELAY_MS });
-    const delayMs = Math.round(requestedDelayMs * config.slowDelayScale);
-    const result = await runDataTransformation(delayMs);
-    req.log.info({ delayMs, records: result.records }, 'data transformation done');
-    res.json({ ...identity(req), endpoint: 'slow', requestedDelayMs, delayMs, result });
+    app.get('/slow', failInjection(random), async (req, res) => {
+      const requestedDelayMs = integerQuery(req, 'delayMs', { min: 0, max: MAX_DELAY_MS, fallback: DEFAULT_DELAY_MS });
+      const delayMs = Math.round(requestedDelayMs * config.slowDelayScale);
+      const result = await runDataTransformation(delayMs);
+      req.log.info({ delayMs, records: result.records }, 'data transformation done');
+      res.json({ ...identity(req), endpoint: 'slow', requestedDelayMs, delayMs, result });
+    });
   });
-
-  app.use(notFound);
-  app.use(errorHandler);
-  return app;
 }

@@ -1,26 +1,12 @@
 import { trace } from '@opentelemetry/api';
-import express, { type Express, type Request } from 'express';
-import {
-  accessLog,
-  errorHandler,
-  failRateOf,
-  healthRoutes,
-  integerQuery,
-  notFound,
-  requestMetrics,
-  type Logger,
-  type Readiness,
-  type ServiceMetrics,
-} from '@meshloop/service-runtime';
+import type { Express, Request, Response } from 'express';
+import { createServiceApp, failRateOf, integerQuery, type ServiceAppDeps } from '@meshloop/service-runtime';
 import { BusinessLogicClient, FORWARDED_HEADERS } from './business-logic-client';
 import type { FrontendConfig } from './config';
 import { landingPage } from './landing-page';
 
-export interface FrontendDeps {
+export interface FrontendDeps extends ServiceAppDeps {
   config: Pick<FrontendConfig, 'service' | 'businessLogicUrl' | 'downstreamTimeoutMs' | 'jaegerUiUrl'>;
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: Readiness;
 }
 
 function forwardedHeaders(req: Request): Record<string, string | undefined> {
@@ -33,19 +19,12 @@ function forwardedHeaders(req: Request): Record<string, string | undefined> {
   return headers;
 }
 
-export function createApp({ config, logger, metrics, readiness }: FrontendDeps): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(healthRoutes(readiness));
-  app.use(requestMetrics(metrics));
-  app.use(accessLog(logger));
-  app.use(landingPage(config.jaegerUiUrl));
-
+export function createApp({ config, ...deps }: FrontendDeps): Express {
   const businessLogic = new BusinessLogicClient(config.businessLogicUrl, config.downstreamTimeoutMs);
 
   /** Calls business-logic and answers with what it said, plus who we are. */
   const relay = (endpoint: 'fast' | 'slow', query: (req: Request) => Record<string, number | undefined>) =>
-    async (req: Request, res: express.Response) => {
+    async (req: Request, res: Response) => {
       const params = query(req);
       failRateOf(req); // forwarded: a bad value is the caller's 400, not a 502 from downstream
       const started = performance.now();
@@ -64,13 +43,15 @@ export function createApp({ config, logger, metrics, readiness }: FrontendDeps):
       });
     };
 
-  app.get('/api/fast', relay('fast', () => ({})));
-  app.get('/api/slow', relay('slow', (req) => ({
-    // Validated here too: a bad value is the caller's 400, not business-logic's.
-    delayMs: req.query.delayMs === undefined ? undefined : integerQuery(req, 'delayMs', { min: 0, max: 10_000, fallback: 0 }),
-  })));
-
-  app.use(notFound);
-  app.use(errorHandler);
-  return app;
+  return createServiceApp(deps, (app) => {
+    app.use(landingPage(config.jaegerUiUrl));
+    app.get('/api/fast', relay('fast', () => ({})));
+    app.get(
+      '/api/slow',
+      relay('slow', (req) => ({
+        // Validated here too: a bad value is the caller's 400, not business-logic's.
+        delayMs: req.query.delayMs === undefined ? undefined : integerQuery(req, 'delayMs', { min: 0, max: 10_000, fallback: 0 }),
+      })),
+    );
+  });
 }

@@ -1,11 +1,6 @@
-import { EnvReader, readServiceIdentity, readTelemetrySettings, type Env, type ServiceIdentity } from '@meshloop/service-runtime';
+import { EnvReader, readProcessConfig, type Env, type ProcessConfig } from '@meshloop/service-runtime';
 
-export interface FrontendConfig {
-  service: ServiceIdentity;
-  port: number;
-  metricsPort: number;
-  logLevel: string;
-  otlpLogsEndpoint: string | undefined;
+export interface FrontendConfig extends ProcessConfig {
   businessLogicUrl: string;
   /** One call to business-logic; past it the answer is 504. */
   downstreamTimeoutMs: number;
@@ -17,11 +12,7 @@ export interface FrontendConfig {
 export function loadConfig(env: Env = process.env): FrontendConfig {
   const reader = new EnvReader(env);
   const config: FrontendConfig = {
-    service: readServiceIdentity(env),
-    port: reader.port('PORT', 8080),
-    metricsPort: reader.port('METRICS_PORT', 9464),
-    logLevel: reader.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
-    otlpLogsEndpoint: readTelemetrySettings(env).otlpLogsEndpoint,
+    ...readProcessConfig(reader, env, { port: 8080, metricsPort: 9464 }),
     businessLogicUrl: reader.url('BUSINESS_LOGIC_URL', 'http://localhost:8081'),
     downstreamTimeoutMs: reader.integer('DOWNSTREAM_TIMEOUT_MS', 5000, { min: 1, max: 60_000 }),
     jaegerUiUrl: reader.url('JAEGER_UI_URL', 'http://localhost:16686'),

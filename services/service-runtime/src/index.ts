@@ -1,6 +1,7 @@
 /** What every meshloop service shares: config readers, logging, metrics, HTTP lifecycle. */
 export { ConfigError, EnvReader, type Env } from './config/env';
 export { readServiceIdentity, type ServiceIdentity } from './config/identity';
+export { readProcessConfig, type ProcessConfig } from './config/process-config';
 export { accessLog, requestIdOf } from './logging/access-log';
 export { createLogger, type Logger, type LoggerOptions } from './logging/logger';
 export { createMetricsApp } from './metrics/metrics-app';
@@ -10,5 +11,6 @@ export { badRequest, errorHandler, HttpError, notFound } from './http/errors';
 export { integerQuery } from './http/query';
 export { failRateOf } from './http/fail-rate';
 export { healthRoutes, Readiness } from './http/health';
-export { runMain, runService, serve, type AppDeps, type ProcessConfig, type RunningService, type ServeOptions } from './http/lifecycle';
+export { runMain, runService, serve, type AppDeps, type RunningService, type ServeOptions } from './http/lifecycle';
+export { createServiceApp, type ServiceAppDeps } from './http/service-app';
 export { readTelemetrySettings, type TelemetrySettings } from './telemetry/settings';

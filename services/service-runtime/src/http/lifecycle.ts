@@ -4,12 +4,13 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/env';
-import type { ServiceIdentity } from '../config/identity';
+import type { ProcessConfig } from '../config/process-config';
 import { createLogger } from '../logging/logger';
 import { createMetricsApp } from '../metrics/metrics-app';
-import { createServiceMetrics, type ServiceMetrics } from '../metrics/registry';
+import { createServiceMetrics } from '../metrics/registry';
 import { flushTelemetry } from '../telemetry/flush';
 import { Readiness } from './health';
+import type { ServiceAppDeps } from './service-app';
 
 export interface ServeOptions {
   app: Express;
@@ -110,20 +111,8 @@ export function runMain(main: () => Promise<unknown>): void {
   });
 }
 
-/** The part of a service's config the process itself needs. */
-export interface ProcessConfig {
-  service: ServiceIdentity;
-  port: number;
-  metricsPort: number;
-  logLevel: string;
-  otlpLogsEndpoint: string | undefined;
-}
-
-export interface AppDeps<C> {
+export interface AppDeps<C> extends ServiceAppDeps {
   config: C;
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: Readiness;
 }
 
 /**
