@@ -13,6 +13,7 @@ import { waitFor } from './support/ports';
 import {
   derivePrometheusConfig,
   deploymentContainer,
+  nonManifestFiles,
   podTarget,
   prometheusVersion,
   promQuery,
@@ -46,14 +47,6 @@ function observabilityServicePorts(): Map<string, number[]> {
     .filter((o): o is KubeObject & { spec: { ports: Array<{ port: number }> } } => o.kind === 'Service');
   return new Map(services.map((s) => [`${s.metadata.name}.${s.metadata.namespace}.svc.cluster.local`, s.spec.ports.map((p) => p.port)]));
 }
-/** Files under observability/ that are tool configuration, not Kubernetes objects. */
-const nonManifestFiles = [
-  'observability/jaeger/config.yaml',
-  'observability/prometheus/prometheus.yml',
-  'observability/loki/loki.yaml',
-  'observability/kiali/config.yaml',
-  'observability/grafana/provisioning',
-];
 
 function run(binary: string, args: string[]): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {

@@ -19,18 +19,10 @@ import {
   quantity,
 } from './support/manifest-checks';
 import { loadManifests, ofKind, validateManifest, type KubeObject } from './support/manifests';
-import { observabilityDir } from './support/observability';
+import { nonManifestFiles, observabilityDir } from './support/observability';
 import { CLUSTER_CONTEXT, parseTiltfileResult, runTilt, tiltfileResult, writeKubeconfig, type TiltfileResult } from './support/tilt';
 
 const tools = ['jaeger', 'prometheus', 'loki', 'grafana', 'kiali'] as const;
-/** Files under observability/ that are tool configuration, not Kubernetes objects. */
-const nonManifestFiles = [
-  'observability/jaeger/config.yaml',
-  'observability/prometheus/prometheus.yml',
-  'observability/loki/loki.yaml',
-  'observability/kiali/config.yaml',
-  'observability/grafana/provisioning',
-];
 /** Ports and forwards as docs/cluster-layout.md names them. */
 const layout = {
   services: { jaeger: [9411, 4317, 4318, 16686], prometheus: [9090], loki: [3100], grafana: [3000], kiali: [20001] },

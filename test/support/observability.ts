@@ -14,6 +14,16 @@ import { repoRoot, toolPath } from './tools';
 
 export const observabilityDir = path.join(repoRoot, 'observability');
 
+/** Files under observability/ that are tool configuration, not Kubernetes objects. */
+export const nonManifestFiles = [
+  'observability/jaeger/config.yaml',
+  'observability/prometheus/prometheus.yml',
+  'observability/loki/loki.yaml',
+  'observability/kiali/config.yaml',
+  'observability/grafana/provisioning',
+];
+
+
 export function readText(relativeToObservability: string): string {
   return readFileSync(path.join(observabilityDir, relativeToObservability), 'utf8');
 }
