@@ -22,7 +22,7 @@ const pinoConfig = { disableLogSending: true };
  * `minimal` requires only the four instrumentation packages the services use
  * (http, express, pino, undici for fetch). `all` loads the whole
  * auto-instrumentations bundle, which requires ~40 packages and costs about
- * half a second on every hot reload (see BENCHMARKS.md).
+ * 0.7 s more on every hot reload (measured in BENCHMARKS.md).
  */
 export function loadInstrumentations(set: InstrumentationSet): Instrumentation[] {
   if (set === 'all') {
