@@ -126,7 +126,9 @@ describe('metrics in a real Prometheus (observability/prometheus/prometheus.yml,
     const series = await waitFor('both services\' histograms in Prometheus', async () => {
       const result = await promQuery(prometheus!.url, 'http_server_request_duration_seconds_count{job="meshloop-services"}');
       const routes = new Set(result.map((s) => `${s.metric.service} ${s.metric.method} ${s.metric.route} ${s.metric.status_code}`));
-      return routes.has('frontend GET /api/slow 200') && routes.has('business-logic GET /slow 200') ? result : undefined;
+      // A scrape may land while the traffic is still being answered: wait for one that saw all of it.
+      const slowCount = Number(result.find((s) => s.metric.service === 'frontend' && s.metric.route === '/api/slow')?.value[1] ?? 0);
+      return routes.has('frontend GET /api/slow 200') && routes.has('business-logic GET /slow 200') && slowCount >= answered.slow.length ? result : undefined;
     }, 30_000, 500);
     const slow = series.find((s) => s.metric.service === 'frontend' && s.metric.route === '/api/slow');
     expect(slow?.metric).toMatchObject({ namespace: 'meshloop', version: 'v1', method: 'GET', status_code: '200' });
