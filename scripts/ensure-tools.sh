@@ -25,15 +25,21 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-go_tool() { # name, package
-  local name=$1 pkg=$2
-  if [ -x "$bin/$name" ]; then return; fi
+# Succeeds when $1 must be built: it is neither in .cache/bin nor on PATH
+# (a binary on PATH is linked into .cache/bin and used as it is).
+must_build() {
+  local name=$1
+  if [ -x "$bin/$name" ]; then return 1; fi
   if have "$name" && [ "$(command -v "$name")" != "$bin/$name" ]; then
-    ln -sf "$(command -v "$name")" "$bin/$name"; say "$name: using $(command -v "$name")"; return
+    ln -sf "$(command -v "$name")" "$bin/$name"; say "$name: using $(command -v "$name")"; return 1
   fi
   if ! have go; then say "$name: not on PATH and Go is not installed to build it (https://go.dev/dl)"; exit 1; fi
-  say "$name: building $pkg from tools/$name/go.mod (cold: several minutes)"
-  local start=$SECONDS
+  say "$name: building from tools/$name/go.mod (cold: several minutes)"
+}
+
+go_tool() { # name, package
+  local name=$1 pkg=$2 start=$SECONDS
+  must_build "$name" || return 0
   (cd "$root/tools/$name" && GOFLAGS=-mod=readonly go build -trimpath -ldflags='-s -w' -o "$bin/$name.tmp" "$pkg")
   mv "$bin/$name.tmp" "$bin/$name"
   say "$name: built in $((SECONDS - start)) s"
@@ -45,13 +51,8 @@ go_tool() { # name, package
 # page there (the HTTP API, apiserver and engine are all real; only the browser
 # UI is missing), and stamped with its release version like a release build.
 build_tilt() {
-  if [ -x "$bin/tilt" ]; then return; fi
-  if have tilt && [ "$(command -v tilt)" != "$bin/tilt" ]; then
-    ln -sf "$(command -v tilt)" "$bin/tilt"; say "tilt: using $(command -v tilt)"; return
-  fi
-  if ! have go; then say "tilt: not on PATH and Go is not installed to build it (https://go.dev/dl)"; exit 1; fi
   local mod="$root/tools/tilt" work="$root/.cache/tilt-build" start=$SECONDS version src
-  say "tilt: building github.com/tilt-dev/tilt/cmd/tilt from tools/tilt/go.mod (cold: several minutes)"
+  must_build tilt || return 0
   version=$(cd "$mod" && GOFLAGS=-mod=readonly go list -m -f '{{.Version}}' github.com/tilt-dev/tilt)
   src=$(cd "$mod" && GOFLAGS=-mod=readonly go mod download -json github.com/tilt-dev/tilt | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   rm -rf "$work" && mkdir -p "$work"
