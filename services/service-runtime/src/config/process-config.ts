@@ -1,5 +1,5 @@
 import type { Env, EnvReader } from './env';
-import { readServiceIdentity, type ServiceIdentity } from './identity';
+import type { ServiceIdentity } from './identity';
 import { readTelemetrySettings } from '../telemetry/settings';
 
 /** What every service process needs, whatever its routes do. */
@@ -15,11 +15,13 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /** PORT, METRICS_PORT (with the service's documented defaults), LOG_LEVEL, identity, OTLP logs endpoint. */
 export function readProcessConfig(reader: EnvReader, env: Env, defaults: { port: number; metricsPort: number }): ProcessConfig {
+  // Identity and the logs endpoint are part of the telemetry settings: read them once.
+  const telemetry = readTelemetrySettings(env);
   return {
-    service: readServiceIdentity(env),
+    service: telemetry.service,
     port: reader.port('PORT', defaults.port),
     metricsPort: reader.port('METRICS_PORT', defaults.metricsPort),
     logLevel: reader.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
-    otlpLogsEndpoint: readTelemetrySettings(env).otlpLogsEndpoint,
+    otlpLogsEndpoint: telemetry.otlpLogsEndpoint,
   };
 }
