@@ -41,7 +41,7 @@ async function startTelemetrySink(): Promise<{ url: string; close(): void }> {
 export async function runBench({ quick, log = () => undefined }: BenchOptions): Promise<Row[]> {
   const config = quick
     ? { coldStarts: 1, editRounds: 2, throughputRounds: 1, throughputSeconds: 2 }
-    : { coldStarts: 5, editRounds: 16, throughputRounds: 3, throughputSeconds: 8 };
+    : { coldStarts: 9, editRounds: 16, throughputRounds: 3, throughputSeconds: 8 };
   const all = variants(quick);
   const dirs = new Map<Variant, string>(all.map((v, i) => [v, prepareWorkCopy(v, i)]));
   const sink = await startTelemetrySink();

@@ -34,7 +34,7 @@ function statusOf(error: unknown): number | undefined {
  */
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
   if (res.headersSent) return next(error);
-  // pino-http logs res.err on the access line instead of a generic "failed with status".
+  // The access line reports res.err (logging/access-log.ts).
   res.err = error instanceof Error ? error : new Error(String(error));
   if (error instanceof HttpError) {
     res.status(error.status).json({ error: error.code, message: error.message, ...error.details });

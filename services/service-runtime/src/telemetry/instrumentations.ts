@@ -11,16 +11,14 @@ function isUntraced(request: IncomingMessage): boolean {
 }
 
 const httpConfig = { ignoreIncomingRequestHook: isUntraced };
-// Express "middleware" and "router" layer spans (query parser, pino-http,
+// Express "middleware" and "router" layer spans (query parser, access log,
 // metrics...) say nothing a reader needs; the request_handler span stays.
 const expressConfig = { ignoreLayersType: ['middleware', 'router'] as never[] };
-// Inject trace_id/span_id/trace_flags into log lines only. pino-opentelemetry-
-// transport is the one OTLP log path; a second one would send every line twice.
-const pinoConfig = { disableLogSending: true };
 
 /**
- * `minimal` requires only the four instrumentation packages the services use
- * (http, express, pino, undici for fetch). `all` loads the whole
+ * `minimal` requires only the three instrumentation packages the services use
+ * (http, express, undici for fetch; trace ids in log lines come from the
+ * logger itself). `all` loads the whole
  * auto-instrumentations bundle, which requires ~40 packages and costs about
  * 0.7 s more on every hot reload (measured in BENCHMARKS.md).
  */
@@ -31,7 +29,10 @@ export function loadInstrumentations(set: InstrumentationSet): Instrumentation[]
     return getNodeAutoInstrumentations({
       '@opentelemetry/instrumentation-http': httpConfig,
       '@opentelemetry/instrumentation-express': expressConfig,
-      '@opentelemetry/instrumentation-pino': pinoConfig,
+      // The logger's own mixin adds trace ids (logging/logger.ts) and
+      // pino-opentelemetry-transport is the one OTLP log path: this one would
+      // add the ids twice and send every line twice.
+      '@opentelemetry/instrumentation-pino': { enabled: false },
       // fs and dns spans would flood every trace with file reads and lookups.
       '@opentelemetry/instrumentation-fs': { enabled: false },
       '@opentelemetry/instrumentation-dns': { enabled: false },
@@ -41,13 +42,11 @@ export function loadInstrumentations(set: InstrumentationSet): Instrumentation[]
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
   const { ExpressInstrumentation } = require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
-  const { PinoInstrumentation } = require('@opentelemetry/instrumentation-pino') as typeof import('@opentelemetry/instrumentation-pino');
   const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
   /* eslint-enable @typescript-eslint/no-require-imports */
   return [
     new HttpInstrumentation(httpConfig),
     new ExpressInstrumentation(expressConfig),
-    new PinoInstrumentation(pinoConfig),
     new UndiciInstrumentation(),
   ];
 }

@@ -28,7 +28,7 @@ function rateLimitedDiagLogger(): DiagLogger {
 
 /**
  * Starts tracing before any app module loads (called from the preload).
- * `minimal`: a NodeTracerProvider with four instrumentation packages, the
+ * `minimal`: a NodeTracerProvider with three instrumentation packages, the
  * fastest start. `all`: the OpenTelemetry NodeSDK with the whole
  * auto-instrumentations bundle. Both share exporter, propagator and resource.
  */
