@@ -20,7 +20,7 @@ const expressConfig = { ignoreLayersType: ['middleware', 'router'] as never[] };
  * (http, express, undici for fetch; trace ids in log lines come from the
  * logger itself). `all` loads the whole
  * auto-instrumentations bundle, which requires ~40 packages and costs about
- * 0.7 s more on every hot reload (measured in BENCHMARKS.md).
+ * 0.4–0.7 s more on every hot reload (measured in BENCHMARKS.md).
  */
 export function loadInstrumentations(set: InstrumentationSet): Instrumentation[] {
   if (set === 'all') {
