@@ -4,40 +4,29 @@
 // runs against a stand-in kubectl that records what would be applied: that
 // YAML must be valid and consistent with the rest of the cluster.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_DELAY_MS } from '../services/business-logic/src/app';
 import { readState, type VirtualServiceLike } from '../scripts/mesh/routes';
 import { checkRouteWeights, checkRoutes, checkSubsets, checkTimeoutLayering } from './support/manifest-checks';
 import { validateManifest } from './support/manifests';
 import { clusterObjects, fakeKubectl, parseObjects, withReplaced } from './support/mesh';
-import { parseTiltfileResult, runTilt, writeKubeconfig, type ButtonCmd, type TiltfileResult } from './support/tilt';
+import { tiltfileResultOf, type ButtonCmd, type TiltfileResult } from './support/tilt';
 import { repoRoot } from './support/tools';
 
-const work = mkdtempSync(path.join(os.tmpdir(), 'meshloop-istio-tiltfile-'));
 let result: TiltfileResult;
 
 beforeAll(async () => {
   // The functions the top-level Tiltfile calls, with a stand-in `istio` resource to depend on.
-  const tiltfile = path.join(work, 'Tiltfile');
-  writeFileSync(
-    tiltfile,
-    [
-      `load('${path.join(repoRoot, 'istio', 'Tiltfile')}', 'business_logic_canary', 'mesh_buttons', 'tls_certificate')`,
-      "local_resource('istio', cmd='true')",
-      "mesh_buttons('kind-meshloop')",
-      "tls_certificate('kind-meshloop', resource_deps=['istio'])",
-      "business_logic_canary(resource_deps=['istio'])",
-      '',
-    ].join('\n'),
-  );
-  const run = await runTilt(['alpha', 'tiltfile-result', '-f', tiltfile], { ...process.env, KUBECONFIG: writeKubeconfig(work) });
-  if (run.code !== 0) throw new Error(`tilt alpha tiltfile-result exited ${run.code}:\n${run.stderr}`);
-  result = parseTiltfileResult(run.stdout);
+  result = await tiltfileResultOf([
+    `load('${path.join(repoRoot, 'istio', 'Tiltfile')}', 'business_logic_canary', 'mesh_buttons', 'tls_certificate')`,
+    "local_resource('istio', cmd='true')",
+    "mesh_buttons('kind-meshloop')",
+    "tls_certificate('kind-meshloop', resource_deps=['istio'])",
+    "business_logic_canary(resource_deps=['istio'])",
+  ]);
 }, 120_000);
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** The button's inputs with their choices (the shared parser reads text inputs only). */
 function choices(name: string): Record<string, string[]> {

@@ -2,8 +2,6 @@
 // plus the ConfigMaps observability/Tiltfile generates, exactly as real Tilt
 // evaluates them (`tilt alpha tiltfile-result`), validated against the Kubernetes
 // schemas and cross-checked; and the Tilt resources that deploy them.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
 import type { IProbe } from 'kubernetes-models/v1';
@@ -20,7 +18,7 @@ import {
 } from './support/manifest-checks';
 import { loadManifests, ofKind, validateManifest, type KubeObject } from './support/manifests';
 import { nonManifestFiles, observabilityDir } from './support/observability';
-import { CLUSTER_CONTEXT, parseTiltfileResult, runTilt, tiltfileResult, writeKubeconfig, type TiltfileResult } from './support/tilt';
+import { CLUSTER_CONTEXT, tiltfileResult, tiltfileResultOf, type TiltfileResult } from './support/tilt';
 
 const tools = ['jaeger', 'prometheus', 'loki', 'grafana', 'kiali'] as const;
 /** Ports and forwards as docs/cluster-layout.md names them. */
@@ -34,26 +32,13 @@ const budget = { requestCpu: 0.5, requestMemory: 1.2 * 2 ** 30, limitMemory: 2.5
 const staticObjects = loadManifests(['observability'], nonManifestFiles).map((m) => m.object);
 
 /** Evaluates a Tiltfile that loads observability/Tiltfile with a stand-in mesh resource `istio`. */
-async function observabilityTiltfile(): Promise<TiltfileResult> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'meshloop-obs-tilt-'));
-  try {
-    const tiltfile = path.join(dir, 'Tiltfile');
-    writeFileSync(
-      tiltfile,
-      [
-        `load('${path.join(observabilityDir, 'Tiltfile')}', 'deploy_observability', 'jaeger_service_link')`,
-        "local_resource('istio', cmd='true')",
-        "deploy_observability('istio')",
-        "local_resource('frontend-link-check', cmd='true', links=[jaeger_service_link('frontend')])",
-        '',
-      ].join('\n'),
-    );
-    const run = await runTilt(['alpha', 'tiltfile-result', '-f', tiltfile], { ...process.env, KUBECONFIG: writeKubeconfig(dir) });
-    if (run.code !== 0) throw new Error(`tilt alpha tiltfile-result exited ${run.code}:\n${run.stderr}`);
-    return parseTiltfileResult(run.stdout);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+function observabilityTiltfile(): Promise<TiltfileResult> {
+  return tiltfileResultOf([
+    `load('${path.join(observabilityDir, 'Tiltfile')}', 'deploy_observability', 'jaeger_service_link')`,
+    "local_resource('istio', cmd='true')",
+    "deploy_observability('istio')",
+    "local_resource('frontend-link-check', cmd='true', links=[jaeger_service_link('frontend')])",
+  ]);
 }
 
 function objectsOf(yaml: string): KubeObject[] {

@@ -79,6 +79,8 @@ export interface TiltfileResultOptions {
   skipPrereqs?: boolean;
   /** -v: Tilt prints the Tiltfile's own log (print, warn) on stderr. */
   verbose?: boolean;
+  /** The Tiltfile to evaluate (default: the repo's). */
+  tiltfile?: string;
 }
 
 /** `tilt alpha tiltfile-result -f Tiltfile -- <args>` on the repo's Tiltfile; raw exit code and output. */
@@ -94,7 +96,7 @@ export async function runTiltfileResult(options: TiltfileResultOptions = {}): Pr
       if (value === undefined) delete env[key];
       else env[key] = value;
     }
-    const flags = ['-f', path.join(repoRoot, 'Tiltfile'), ...(options.verbose ? ['-v'] : [])];
+    const flags = ['-f', options.tiltfile ?? path.join(repoRoot, 'Tiltfile'), ...(options.verbose ? ['-v'] : [])];
     return await runTilt(['alpha', 'tiltfile-result', ...flags, '--', ...(options.args ?? [])], env);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -385,6 +387,21 @@ export async function tiltfileResult(options: TiltfileResultOptions = {}): Promi
     throw new Error(`tilt alpha tiltfile-result ${(options.args ?? []).join(' ')} exited ${run.code}:\n${run.stderr}`);
   }
   return parseTiltfileResult(run.stdout);
+}
+
+/**
+ * Evaluates a Tiltfile made of `lines` (written to a temporary folder), e.g.
+ * one that loads a sub-Tiltfile and calls its functions with stand-in resources.
+ */
+export async function tiltfileResultOf(lines: string[], options: Omit<TiltfileResultOptions, 'tiltfile'> = {}): Promise<TiltfileResult> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'meshloop-tiltfile-src-'));
+  try {
+    const tiltfile = path.join(dir, 'Tiltfile');
+    writeFileSync(tiltfile, [...lines, ''].join('\n'));
+    return await tiltfileResult({ ...options, tiltfile });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // --- A running `tilt up`: the same HTTP API the web UI uses.
