@@ -15,7 +15,7 @@ function forwardedHeaders(req: Request): Record<string, string | undefined> {
     const value = req.headers[name];
     headers[name] = Array.isArray(value) ? value[0] : value;
   }
-  headers['x-request-id'] = String(req.id);
+  headers['x-request-id'] = req.id;
   return headers;
 }
 

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { HttpError } from './errors';
+import { badRequest } from './errors';
 
 /** 0, 1, or a decimal between them ("0.3", ".3", "1.0"); nothing else. */
 const FAIL_RATE = /^(0(\.\d+)?|1(\.0+)?|\.\d+)$/;
@@ -13,7 +13,7 @@ export function failRateOf(req: Request): number | undefined {
   const header = req.headers['x-fail-rate'];
   if (header === undefined) return undefined;
   if (typeof header !== 'string' || !FAIL_RATE.test(header.trim())) {
-    throw new HttpError(400, 'bad_request', 'header x-fail-rate must be a number from 0 to 1', { header: 'x-fail-rate' });
+    throw badRequest('header x-fail-rate must be a number from 0 to 1', { header: 'x-fail-rate' });
   }
   return Number(header);
 }
