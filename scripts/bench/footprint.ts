@@ -1,7 +1,6 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { repoRoot } from './variants';
+import { quantity } from '../../test/support/manifest-checks';
+import { loadManifests, loadYamlDocuments } from '../../test/support/manifests';
+import { nonManifestFiles } from '../../test/support/observability';
 
 /** CPU in millicores, memory in MiB. */
 export interface Resources {
@@ -28,19 +27,12 @@ interface ResourceSpec {
 }
 
 export function cpuMillicores(value: string | number | undefined): number {
-  if (value === undefined) return 0;
-  const text = String(value);
-  if (text.endsWith('m')) return Number(text.slice(0, -1));
-  return Number(text) * 1000;
+  // Rounded to a thousandth of a millicore: "0.1" * 1000 must stay 100.
+  return value === undefined ? 0 : Math.round(quantity(value) * 1e6) / 1e3;
 }
 
-const MEMORY_UNITS: Record<string, number> = { Ki: 1 / 1024, Mi: 1, Gi: 1024, K: 1000 / 1048576, M: 1e6 / 1048576, G: 1e9 / 1048576 };
-
 export function memoryMiB(value: string | number | undefined): number {
-  if (value === undefined) return 0;
-  const match = /^(\d+(?:\.\d+)?)([KMG]i?)?$/.exec(String(value));
-  if (!match) throw new Error(`unsupported memory quantity ${value}`);
-  return Number(match[1]) * (match[2] ? MEMORY_UNITS[match[2]]! : 1 / 1048576);
+  return value === undefined ? 0 : quantity(value) / 2 ** 20;
 }
 
 function resourcesOf(spec: ResourceSpec | undefined): Resources {
@@ -63,14 +55,6 @@ function add(a: Resources, b: Resources, times = 1): Resources {
 
 const ZERO: Resources = { cpuRequest: 0, memoryRequest: 0, cpuLimit: 0, memoryLimit: 0 };
 
-function yamlFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => {
-    const full = path.join(dir, entry);
-    if (statSync(full).isDirectory()) return yamlFiles(full);
-    return /\.ya?ml$/.test(entry) ? [full] : [];
-  });
-}
-
 interface Workload {
   kind?: string;
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
@@ -83,24 +67,18 @@ interface Workload {
   };
 }
 
-function documents(file: string): Workload[] {
-  return parseAllDocuments(readFileSync(file, 'utf8'))
-    .map((doc) => doc.toJS() as Workload | null)
-    .filter((doc): doc is Workload => doc !== null && typeof doc === 'object');
-}
-
 /**
  * Everything the Tiltfile deploys, from the manifests: the services and
  * add-ons (their containers and native sidecars), one Istio sidecar per pod
  * in an injected namespace (resources from the Istio install config), istiod
  * and the ingress gateway. Not counted: kind's own control plane.
  */
-export function clusterFootprint(root = repoRoot): Footprint {
-  const docs = ['k8s', 'observability'].flatMap((dir) => yamlFiles(path.join(root, dir))).flatMap(documents);
+export function clusterFootprint(): Footprint {
+  const docs = loadManifests(['k8s', 'observability'], nonManifestFiles).map((m) => m.object as Workload);
   const injected = new Set(
     docs.filter((d) => d.kind === 'Namespace' && d.metadata?.labels?.['istio-injection'] === 'enabled').map((d) => d.metadata?.name),
   );
-  const istio = (documents(path.join(root, 'istio/install/istio-config.yaml'))[0] ?? {}) as {
+  const istio = (loadYamlDocuments('istio/install/istio-config.yaml')[0] ?? {}) as {
     spec?: {
       components?: { pilot?: { k8s?: { resources?: ResourceSpec; replicaCount?: number } }; ingressGateways?: Array<{ enabled?: boolean; name?: string; k8s?: { resources?: ResourceSpec; replicaCount?: number } }> };
       values?: { global?: { proxy?: { resources?: ResourceSpec } } };
