@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { percentile as nearestRankPercentile } from '../../scripts/traffic/stats';
 
 /** mulberry32: a tiny seeded PRNG, so a failing fuzz case can be replayed from its seed. */
 export function seededRandom(seed: number): () => number {
@@ -25,9 +26,9 @@ export function rssKiB(pid: number): number {
   return Number(match[1]);
 }
 
+/** The traffic generator's nearest-rank percentile; NaN for no values. */
 export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return nearestRankPercentile(sorted, p) ?? Number.NaN;
 }
 
 export interface Outcome {

@@ -6,6 +6,7 @@ import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { accessLog, createLogger, errorHandler, HttpError, notFound } from '@meshloop/service-runtime';
 import { listen } from '../../../test/support/app-deps';
+import { waitFor } from '../../../test/support/ports';
 
 type Line = Record<string, unknown> & { msg: string; level: number };
 
@@ -55,14 +56,7 @@ describe('the access log', () => {
   });
 
   /** Waits until a line matching `match` was written (lines are written on 'finish'). */
-  async function lineWhere(match: (line: Line) => boolean): Promise<Line> {
-    for (let i = 0; i < 100; i += 1) {
-      const found = lines.find(match);
-      if (found) return found;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`no such log line in ${JSON.stringify(lines)}`);
-  }
+  const lineWhere = (match: (line: Line) => boolean) => waitFor('a matching log line', () => lines.find(match), 1000, 10);
 
   it('writes one "request completed" line per request with id, method, url, status and duration, and none for probes', async () => {
     const answer = await fetch(`${url}/fast?x=1`, { headers: { 'x-request-id': 'req-42' } });
