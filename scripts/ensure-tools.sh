@@ -81,6 +81,12 @@ ensure() {
       ;;
     chromium)
       if ! have chromium && [ ! -x /usr/bin/chromium ]; then apt_install chromium; fi ;;
+    # Container tier (Docker engine, mmdebstrap): scripts/tools/container.sh
+    docker) . "$root/scripts/tools/container.sh"; ensure_container_tool "$1" ;;
+    # Real-cluster tier (Kubernetes, etcd, CoreDNS, Prometheus 3, node packages): scripts/tools/cluster.sh
+    kubernetes|etcd|coredns|prometheus3|node-packages) . "$root/scripts/tools/cluster.sh"; ensure_cluster_tool "$1" ;;
+    # istioctl and pilot-discovery (istiod) from the istio.io/istio module: scripts/tools/istio.sh
+    istioctl|pilot-discovery) . "$root/scripts/tools/istio.sh"; ensure_istio_tool "$1" ;;
     *) say "unknown tool $1"; exit 2 ;;
   esac
 }
