@@ -1,0 +1,35 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** Files to sync, by path relative to the sync root (e.g. `services/business-logic/src/app.ts`). */
+export type SyncFiles = Record<string, string>;
+
+/**
+ * A tar stream of `files` laid out under their relative paths, exactly what
+ * Tilt's live update sends (it archives the changed files with their target
+ * paths and pipes the archive to `tar -C / -x -f -` in the container).
+ */
+export function tarArchive(files: SyncFiles): Buffer {
+  const stage = mkdtempSync(path.join(tmpdir(), 'meshloop-sync-'));
+  try {
+    for (const [relative, content] of Object.entries(files)) {
+      const file = path.join(stage, relative);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, content);
+    }
+    return execFileSync('tar', ['-C', stage, '-c', '-f', '-', ...Object.keys(files)], { maxBuffer: 64 * 1024 * 1024 });
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Extracts `files` under `root` the way Tilt's sync does: GNU tar unlinks each
+ * existing file and creates a new one (a new inode, often with the old inode's
+ * number), never writing in place.
+ */
+export function tarSync(root: string, files: SyncFiles): void {
+  execFileSync('tar', ['-C', root, '-x', '-f', '-'], { input: tarArchive(files) });
+}
