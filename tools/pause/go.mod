@@ -1,0 +1,3 @@
+module meshloop.local/tools/pause
+
+go 1.24.0
