@@ -5,7 +5,7 @@ import path from 'node:path';
 /** Repository root (this file lives in test/support). */
 export const repoRoot = path.resolve(__dirname, '..', '..');
 
-export type ToolName = 'tilt' | 'jaeger' | 'prometheus' | 'promtool' | 'chromium';
+export type ToolName = 'tilt' | 'jaeger' | 'prometheus' | 'promtool' | 'chromium' | 'istioctl' | 'pilot-discovery';
 
 /** Which ensure-tools.sh target provides each tool. */
 const provider: Record<ToolName, string> = {
@@ -14,6 +14,8 @@ const provider: Record<ToolName, string> = {
   prometheus: 'prometheus',
   promtool: 'prometheus',
   chromium: 'chromium',
+  istioctl: 'istioctl',
+  'pilot-discovery': 'pilot-discovery',
 };
 
 function onPath(name: string): string | undefined {
@@ -24,7 +26,14 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
-function find(name: ToolName): string | undefined {
+/**
+ * File names that differ from the tool name: Prometheus 3 is built as prometheus3 and
+ * promtool3 (scripts/tools/prometheus3.sh), so that Debian's 2.x `prometheus` is never taken.
+ */
+const fileName: Partial<Record<ToolName, string>> = { prometheus: 'prometheus3', promtool: 'promtool3' };
+
+function find(tool: ToolName): string | undefined {
+  const name = fileName[tool] ?? tool;
   const cached = path.join(repoRoot, '.cache', 'bin', name);
   if (existsSync(cached)) return cached;
   return onPath(name) ?? (existsSync(`/usr/bin/${name}`) ? `/usr/bin/${name}` : undefined);
