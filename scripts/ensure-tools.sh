@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes the real tools the test suite runs against available in .cache/bin:
 #   tilt, jaeger  - built from the Go modules pinned in tools/<name>/go.mod
-#   prometheus, promtool - Debian's prometheus package (apt)
+#   prometheus    - Prometheus 3 and promtool, built from tools/prometheus/go.mod as
+#                   prometheus3 and promtool3 (scripts/tools/prometheus3.sh); the
+#                   release the cluster runs, not Debian's 2.x
 #   chromium      - Debian's chromium package (apt)
 # A tool already on PATH is used as it is. Prints the tools it resolved.
 # Usage: scripts/ensure-tools.sh [tilt] [jaeger] [prometheus] [chromium]  (default: all)
@@ -73,12 +75,7 @@ ensure() {
   case $1 in
     tilt) build_tilt ;;
     jaeger) go_tool jaeger github.com/jaegertracing/jaeger/cmd/jaeger ;;
-    prometheus)
-      if ! have prometheus && [ ! -x /usr/bin/prometheus ]; then apt_install prometheus; fi
-      # The package starts a system service; the tests start their own binary.
-      if have systemctl; then systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true; fi
-      pkill -x prometheus-node-exporter >/dev/null 2>&1 || true
-      ;;
+    prometheus) . "$root/scripts/tools/prometheus3.sh"; ensure_prometheus3 ;;
     chromium)
       if ! have chromium && [ ! -x /usr/bin/chromium ]; then apt_install chromium; fi ;;
     # Container tier (Docker engine, mmdebstrap): scripts/tools/container.sh

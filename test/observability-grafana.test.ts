@@ -11,7 +11,6 @@ import {
   derivePrometheusConfig,
   observabilityDir,
   podTarget,
-  prometheusVersion,
   promQuery,
   readText,
   readYaml,
@@ -355,7 +354,6 @@ describe('dashboard queries against the running services', () => {
       podTarget({ address: new URL(metricsUrl).host, namespace: 'meshloop', name: `${name}-0`, labels: { app: name, version: 'v1' }, container: name, portName: 'http-metrics' });
     prometheus = await startPrometheus(
       derivePrometheusConfig({
-        version: prometheusVersion(),
         scrapeInterval: '1s',
         dropJobsWithoutTargets: true,
         targets: { 'meshloop-services': [pod('frontend', services.frontendMetricsUrl), pod('business-logic', services.businessLogicMetricsUrl)] },

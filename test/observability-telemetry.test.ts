@@ -8,7 +8,6 @@ import {
   derivePrometheusConfig,
   jaegerTrace,
   podTarget,
-  prometheusVersion,
   promQuery,
   queryExemplars,
   spanTag,
@@ -56,7 +55,6 @@ beforeAll(async () => {
       portName: 'http-metrics',
     });
   const derived = derivePrometheusConfig({
-    version: prometheusVersion(),
     scrapeInterval: '1s',
     dropJobsWithoutTargets: true,
     targets: { 'meshloop-services': [pod('frontend', services.frontendMetricsUrl), pod('business-logic', services.businessLogicMetricsUrl)] },

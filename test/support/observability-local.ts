@@ -7,7 +7,7 @@
 // prints the commands that start both and point local mode at them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { derivePrometheusConfig, deriveJaegerConfig, podTarget, prometheusRuntimeFlags, prometheusVersion } from './observability';
+import { derivePrometheusConfig, deriveJaegerConfig, podTarget, prometheusRuntimeFlags } from './observability';
 import { repoRoot, toolPath } from './tools';
 
 /** Local mode's default metrics ports (docs/service-contract.md). */
@@ -26,7 +26,6 @@ async function main(): Promise<void> {
     podTarget({ address: `127.0.0.1:${port}`, namespace: 'meshloop', name: `${app}-local`, labels: { app, version: 'v1' }, container: app, portName: 'http-metrics' }),
   );
   const prometheus = derivePrometheusConfig({
-    version: prometheusVersion(prometheusBinary),
     targets: { 'meshloop-services': targets },
     dropJobsWithoutTargets: true,
     scrapeInterval: '5s',
@@ -40,7 +39,6 @@ async function main(): Promise<void> {
     '  OTEL_EXPORTER_ZIPKIN_ENDPOINT=http://127.0.0.1:9411/api/v2/spans tilt up -- --local',
     'Jaeger: http://localhost:16686   Prometheus: http://localhost:9090',
   ];
-  if (prometheus.removed.length > 0) lines.push(`(left out for this Prometheus release: ${prometheus.removed.join(', ')})`);
   console.log(lines.join('\n'));
 }
 

@@ -106,9 +106,6 @@ export function podTarget(pod: {
   return { address: pod.address, labels };
 }
 
-/** Config fields newer than some Prometheus releases, with the first release that knows them. */
-const fieldSince: Array<{ field: string; version: [number, number] }> = [{ field: 'scrape_protocols', version: [2, 49] }];
-
 export function parsePrometheusVersion(output: string): [number, number, number] {
   const match = /version (\d+)\.(\d+)\.(\d+)/.exec(output);
   if (!match) throw new Error(`cannot read a version from: ${output.slice(0, 200)}`);
@@ -122,8 +119,6 @@ export function prometheusVersion(binary = toolPath('prometheus')): [number, num
 export interface DerivedPrometheus {
   config: JsonObject;
   yaml: string;
-  /** Fields taken out because this Prometheus release predates them ("job: field"). */
-  removed: string[];
 }
 
 export interface PrometheusDerivation {
@@ -131,21 +126,19 @@ export interface PrometheusDerivation {
   targets: Record<string, StaticTarget[]>;
   /** Leave out jobs without targets (for a running Prometheus); default keeps them with none. */
   dropJobsWithoutTargets?: boolean;
-  /** Release of the Prometheus that will read the config. */
-  version: [number, number, number];
   /** Shorter scrape interval for tests (the real one is 15s). */
   scrapeInterval?: string;
 }
 
 /**
  * observability/prometheus/prometheus.yml with each job's Kubernetes service
- * discovery replaced by static targets. Job names, metrics paths, scrape
- * protocols and relabelling stay as written; fields the given Prometheus release
- * does not know yet are removed and listed.
+ * discovery replaced by static targets. Everything else (job names, metrics
+ * paths, scrape protocols, relabelling) stays as written: the tests run the
+ * Prometheus 3 release the cluster runs (toolPath('prometheus')), which reads
+ * the file as it is.
  */
 export function derivePrometheusConfig(options: PrometheusDerivation): DerivedPrometheus {
   const config = readYaml<JsonObject>('prometheus/prometheus.yml');
-  const removed: string[] = [];
   const jobs = (config.scrape_configs as JsonObject[] | undefined) ?? [];
   const kept: JsonObject[] = [];
   for (const job of jobs) {
@@ -154,13 +147,6 @@ export function derivePrometheusConfig(options: PrometheusDerivation): DerivedPr
     if (options.dropJobsWithoutTargets && targets.length === 0) continue;
     delete job.kubernetes_sd_configs;
     job.static_configs = targets.map((t) => ({ targets: [t.address], labels: t.labels }));
-    for (const { field, version } of fieldSince) {
-      const [major, minor] = options.version;
-      if (field in job && (major < version[0] || (major === version[0] && minor < version[1]))) {
-        delete job[field];
-        removed.push(`${name}: ${field}`);
-      }
-    }
     kept.push(job);
   }
   config.scrape_configs = kept;
@@ -168,7 +154,7 @@ export function derivePrometheusConfig(options: PrometheusDerivation): DerivedPr
     const global = isObject(config.global) ? config.global : {};
     config.global = { ...global, scrape_interval: options.scrapeInterval, scrape_timeout: options.scrapeInterval };
   }
-  return { config, yaml: stringify(config), removed };
+  return { config, yaml: stringify(config) };
 }
 
 interface ContainerSpec {
