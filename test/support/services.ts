@@ -47,6 +47,8 @@ export interface StartOptions {
   readyPath?: string;
   /** Send stdout to /dev/null instead of collecting it (benchmarks under load). */
   discardStdout?: boolean;
+  /** Runs the command inside another one (e.g. a namespace); default: as it is. */
+  wrap?: (command: string, args: string[]) => [string, string[]];
 }
 
 const running = new Set<ServiceProcess<string>>();
@@ -70,7 +72,8 @@ export async function startService<N extends string = ServiceName>(name: N, opti
       : options.mode === 'watch'
         ? devScriptArgv(serviceDir)
         : ['npm', ['run', '--silent', options.mode === 'start' ? 'start' : 'dev']];
-  const child = spawn(command, args, {
+  const [wrappedCommand, wrappedArgs] = options.wrap ? options.wrap(command, args) : [command, args];
+  const child = spawn(wrappedCommand, wrappedArgs, {
     cwd: serviceDir,
     detached: true, // own process group: stop() reaches npm, tsx watch and node alike
     stdio: ['ignore', options.discardStdout ? 'ignore' : 'pipe', 'pipe'],

@@ -8,7 +8,7 @@ import type { ProcessConfig } from '../config/process-config';
 import { createLogger } from '../logging/logger';
 import { createMetricsApp } from '../metrics/metrics-app';
 import { createServiceMetrics } from '../metrics/registry';
-import { flushTelemetry } from '../telemetry/flush';
+import { flushTelemetry, TELEMETRY_FLUSH_BUDGET_MS } from '../telemetry/flush';
 import { Readiness } from './health';
 import type { ServiceAppDeps } from './service-app';
 
@@ -81,7 +81,7 @@ export async function serve(options: ServeOptions): Promise<RunningService> {
       clearTimeout(forced);
       const clean = Date.now() - started < shutdownDeadlineMs - 500;
       logger.info({ clean, ms: Date.now() - started }, 'server closed: flushing telemetry');
-      await flushTelemetry(Math.max(200, shutdownDeadlineMs - (Date.now() - started)));
+      await flushTelemetry(Math.max(200, Math.min(TELEMETRY_FLUSH_BUDGET_MS, shutdownDeadlineMs - (Date.now() - started))));
       process.exit(clean ? 0 : 1);
     })();
     return shuttingDown;

@@ -1,9 +1,8 @@
-import { once } from 'node:events';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import type { ServiceIdentity } from '../config/identity';
 import { HttpError } from '../http/errors';
-import { onTelemetryFlush } from '../telemetry/flush';
+import { addOtlpLogExport } from './otlp-log-export';
 
 export type { Logger } from 'pino';
 
@@ -36,8 +35,7 @@ export function traceFields(): Record<string, string> {
 
 /**
  * pino JSON to stdout (Tilt shows it) and, when configured, to an OTLP logs
- * endpoint through pino-opentelemetry-transport (a worker thread, so a slow
- * or absent backend never blocks a request; its batch queue is bounded).
+ * endpoint through pino-opentelemetry-transport (see otlp-log-export.ts).
  * Every line written while a span is active carries trace_id/span_id.
  */
 export function createLogger({ service, level = 'info', otlpLogsEndpoint, destination }: LoggerOptions): Logger {
@@ -46,39 +44,8 @@ export function createLogger({ service, level = 'info', otlpLogsEndpoint, destin
   // when the process exits). Bounded: if nobody reads stdout, lines beyond
   // 8 MiB are dropped instead of growing the heap.
   const stdout = destination ?? pino.destination({ dest: 1, sync: false, maxLength: 8 * 1024 * 1024 });
-  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: stdout }];
-
-  if (otlpLogsEndpoint) {
-    // The transport's worker builds its own resource; only OTEL_RESOURCE_ATTRIBUTES
-    // matters here (host/os detectors just cost start-up time).
-    process.env.OTEL_NODE_RESOURCE_DETECTORS ??= 'env';
-    const transport = pino.transport({
-      target: 'pino-opentelemetry-transport',
-      // The worker thread must not inherit `--import <telemetry preload>`: under
-      // tsx that is TypeScript the worker cannot load, and it would start a
-      // second tracer anyway.
-      worker: { execArgv: [] },
-      options: {
-        loggerName: service.name,
-        serviceVersion: service.version,
-        resourceAttributes: { 'service.name': service.name, 'service.version': service.version },
-        logRecordProcessorOptions: {
-          recordProcessorType: 'batch',
-          // OTLP/HTTP with JSON: Loki's /otlp endpoint accepts it, and so can a test.
-          exporterOptions: { protocol: 'http', httpExporterOptions: { url: otlpLogsEndpoint } },
-          processorConfig: { maxQueueSize: 2048, scheduledDelayMillis: 1000, exportTimeoutMillis: 3000 },
-        },
-      },
-    });
-    // A backend that is down must not take the service with it.
-    transport.on('error', (error: Error) => process.stderr.write(`[logs] OTLP transport error: ${error.message}\n`));
-    onTelemetryFlush(async () => {
-      const closed = once(transport, 'close');
-      transport.end();
-      await closed;
-    });
-    streams.push({ level: 'trace', stream: transport });
-  }
+  const streams = pino.multistream([{ level: 'trace', stream: stdout }]);
+  if (otlpLogsEndpoint) addOtlpLogExport(streams, { service, endpoint: otlpLogsEndpoint });
 
   return pino(
     {
@@ -87,6 +54,6 @@ export function createLogger({ service, level = 'info', otlpLogsEndpoint, destin
       serializers: { err: serializeError },
       base: { service: service.name, version: service.version, hostname: service.hostname, pid: process.pid },
     },
-    pino.multistream(streams),
+    streams,
   );
 }

@@ -5,11 +5,13 @@
  */
 import { ConfigError } from '../config/env';
 import { onTelemetryFlush } from './flush';
+import { boundResolverTimeouts } from './resolver-timeouts';
 import { readTelemetrySettings } from './settings';
 import { startTracing } from './tracing';
 import { runningUnderTsx, skipTsxLexerCheckOnResolve } from './tsx-resolve';
 
 function start(): void {
+  boundResolverTimeouts();
   // Before the instrumentations install their require hook (see tsx-resolve.ts).
   if (runningUnderTsx()) skipTsxLexerCheckOnResolve();
   try {
