@@ -17,6 +17,7 @@ import {
   tiltfileResult,
   type ClusterTool,
   type FakeTools,
+  type Resource,
   type TiltfileResult,
 } from './support/tilt';
 
@@ -40,6 +41,28 @@ function objectIds(yamlText: string): string[] {
 }
 
 
+const POD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
+
+/**
+ * Kinds of the objects a resource deploys: its YAML for k8s_yaml resources;
+ * for a k8s_custom_deploy, the files its apply command applies with -f and
+ * the kind/name objects it prints with `kubectl get`.
+ */
+function deployedKinds(r: Resource): string[] {
+  if (r.kind === 'k8s') return objectIds(r.yaml).map((id) => id.split('/')[0]!);
+  const command = (r.applyCmd ?? []).join(' ');
+  const kinds: string[] = [];
+  for (const match of command.matchAll(/(?:^|\s)-f\s+(\S+\.ya?ml)/g)) {
+    const file = path.isAbsolute(match[1]!) ? match[1]! : path.join(r.applyDir ?? repoRoot, match[1]!);
+    kinds.push(...objectIds(readFileSync(file, 'utf8')).map((id) => id.split('/')[0]!));
+  }
+  for (const match of command.matchAll(/\bget\s+((?:[a-z]+\/[\w.-]+\s*)+)/g)) {
+    for (const ref of match[1]!.trim().split(/\s+/)) kinds.push(ref.split('/')[0]!.replace(/^./, (c) => c.toUpperCase()));
+  }
+  return kinds;
+}
+
+
 describe('Tiltfile, cluster mode (tilt alpha tiltfile-result)', () => {
   let result: TiltfileResult;
   beforeAll(async () => {
@@ -53,6 +76,20 @@ describe('Tiltfile, cluster mode (tilt alpha tiltfile-result)', () => {
     );
     expect(names).not.toContain('uncategorized');
     expect(result.enabled.sort()).toEqual([...names].sort());
+  });
+
+  // Tilt cannot see what a k8s_custom_deploy creates and waits for its pods by
+  // default: a resource without pods then never turns ready and everything
+  // after it waits forever (the namespaces once did exactly that).
+  it('waits for pods exactly where a resource deploys pods: every Kubernetes resource, pod readiness matches what it applies', () => {
+    const k8sResources = result.resources.filter((r) => r.kind !== 'local_resource');
+    expect(k8sResources.length).toBeGreaterThan(10);
+    for (const r of k8sResources) {
+      const kinds = deployedKinds(r);
+      expect(kinds.length, `${r.name}: what it deploys could not be read from the Tiltfile`).toBeGreaterThan(0);
+      const expected = kinds.some((kind) => POD_KINDS.has(kind)) ? 'wait' : 'ignore';
+      expect(`${r.name}: ${r.podReadiness}`, `${r.name} deploys ${kinds.join(', ')}`).toBe(`${r.name}: ${expected}`);
+    }
   });
 
   it('gives every resource exactly one of the shared labels', () => {

@@ -177,6 +177,7 @@ interface RawDeployTarget {
   deleteCmd?: RawCmd;
   timeout?: string;
   portForwardTemplateSpec?: { forwards: Array<{ localPort: number; containerPort?: number; name?: string }> };
+  PodReadinessMode?: string;
   // local_resource
   UpdateCmdSpec?: RawCmd | null;
   ServeCmd?: { Argv: string[] | null; Dir: string; Env: string[] | null };
@@ -247,6 +248,8 @@ export interface Resource {
   yaml: string;
   /** Per-apply timeout Tilt uses (k8s resources), e.g. "5m0s". */
   timeout?: string;
+  /** Whether Tilt waits for pods before the resource is ready (k8s resources): "wait" or "ignore". */
+  podReadiness?: string;
   applyCmd?: string[];
   deleteCmd?: string[];
   applyDir?: string;
@@ -329,6 +332,7 @@ function resource(raw: RawManifest): Resource {
     images: (raw.ImageTargets ?? []).map(image),
     yaml: d.yaml ?? '',
     timeout: d.timeout,
+    podReadiness: d.PodReadinessMode,
     applyCmd: d.applyCmd?.args ?? undefined,
     deleteCmd: d.deleteCmd?.args ?? undefined,
     applyDir: d.applyCmd?.dir,
