@@ -1,7 +1,8 @@
 // The observability add-ons as Kubernetes objects: the manifests in observability/
 // plus the ConfigMaps observability/Tiltfile generates, exactly as real Tilt
-// evaluates them (`tilt alpha tiltfile-result`), validated against the Kubernetes
-// schemas and cross-checked; and the Tilt resources that deploy them.
+// evaluates them (`tilt alpha tiltfile-result`), cross-checked against the project's
+// conventions; and the Tilt resources that deploy them. (Their schemas, and requests
+// within limits, are checked by the real API server: test/cluster/manifests-api.test.ts.)
 import path from 'node:path';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
 import type { IProbe } from 'kubernetes-models/v1';
@@ -9,14 +10,13 @@ import type { IClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v
 import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  checkDeploymentSelectors,
   checkLabels,
   checkServiceAccounts,
   checkServicePortNames,
   checkServiceSelectors,
   quantity,
 } from './support/manifest-checks';
-import { loadManifests, ofKind, validateManifest, type KubeObject } from './support/manifests';
+import { loadManifests, ofKind, type KubeObject } from './support/manifests';
 import { nonManifestFiles, observabilityDir } from './support/observability';
 import { CLUSTER_CONTEXT, tiltfileResult, tiltfileResultOf, type TiltfileResult } from './support/tilt';
 
@@ -60,9 +60,8 @@ const containers = () =>
   deployments().flatMap((d) => (d.spec?.template.spec?.containers ?? []).map((c) => ({ d, c, where: `${d.metadata.name}/${c.name}` })));
 
 describe('observability manifests as Kubernetes objects', () => {
-  it('every object in observability/ and every ConfigMap the Tiltfile generates is valid against its Kubernetes schema', () => {
+  it('observability/Tiltfile generates one ConfigMap per tool config (Grafana: datasources, dashboards and their provider)', () => {
     expect(staticObjects.length).toBeGreaterThan(15);
-    for (const object of [...staticObjects, ...applied]) validateManifest(object);
     expect(ofKind(applied, 'ConfigMap').map((c) => c.metadata.name).sort()).toEqual([
       'grafana-dashboard-providers',
       'grafana-dashboards',
@@ -91,7 +90,7 @@ describe('observability manifests as Kubernetes objects', () => {
   });
 
   it('Services select their Deployment\'s pods on named container ports, with Istio port names, as docs/cluster-layout.md lists them', () => {
-    expect([...checkServiceSelectors(applied), ...checkDeploymentSelectors(applied), ...checkServicePortNames(applied)]).toEqual([]);
+    expect([...checkServiceSelectors(applied), ...checkServicePortNames(applied)]).toEqual([]);
     const services = ofKind<{ spec: { ports: Array<{ port: number; targetPort?: string | number }> } }>(applied, 'Service');
     expect(Object.fromEntries(services.map((s) => [s.metadata.name, s.spec.ports.map((p) => p.port)]))).toEqual(layout.services);
     for (const s of services) for (const p of s.spec.ports) expect(typeof p.targetPort, `${s.metadata.name} ${p.port}`).toBe('string');
@@ -211,8 +210,6 @@ describe('observability manifests as Kubernetes objects', () => {
         limitCpu: value(r.limits, 'cpu'),
         limitMemory: value(r.limits, 'memory'),
       };
-      expect(row.requestCpu, where).toBeLessThanOrEqual(row.limitCpu);
-      expect(row.requestMemory, where).toBeLessThanOrEqual(row.limitMemory);
       for (const key of Object.keys(sum) as Array<keyof typeof sum>) sum[key] += row[key];
       rows.push(`${where}: requests ${row.requestCpu * 1000}m/${row.requestMemory / 2 ** 20}Mi, limits ${row.limitCpu * 1000}m/${row.limitMemory / 2 ** 20}Mi`);
     }

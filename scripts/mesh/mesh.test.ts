@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { IVirtualService } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import { DEFAULT_DELAY_MS } from '../../services/business-logic/src/app';
-import { checkRouteWeights, checkRoutes, checkSubsets, checkTimeoutLayering } from '../../test/support/manifest-checks';
+import { checkRouteWeights, checkRoutes, checkTimeoutLayering } from '../../test/support/manifest-checks';
 import { validateManifest, type KubeObject } from '../../test/support/manifests';
 import { clusterObjects, fakeKubectl, parseObjects, withReplaced, type FakeKubectl } from '../../test/support/mesh';
 import { repoRoot } from '../../test/support/tools';
@@ -23,7 +23,6 @@ function expectValidRendering(text: string): KubeObject[] {
   for (const object of rendered) expect(() => validateManifest(object)).not.toThrow();
   const objects = withReplaced(app, rendered);
   expect(checkRoutes(objects)).toEqual([]);
-  expect(checkSubsets(objects)).toEqual([]);
   expect(checkRouteWeights(objects)).toEqual([]);
   expect(checkTimeoutLayering(objects, DEFAULT_DELAY_MS).problems).toEqual([]);
   return rendered;

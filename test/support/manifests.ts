@@ -135,6 +135,10 @@ const schemas: Record<string, { model: Validatable; schemaApiVersion?: string }>
 };
 
 /**
+ * The product's manifests are validated by the real API server and istiod's webhook
+ * (test/cluster/manifests-api.test.ts); this offline copy of the schemas remains for
+ * the unit tests of scripts/mesh, which run without a cluster.
+ *
  * Validates one object against the Kubernetes / Istio schema of its
  * apiVersion and kind; throws naming the object for a schema violation or for
  * a kind this project has no schema for. (The schemas check types, enums and
