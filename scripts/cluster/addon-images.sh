@@ -81,7 +81,7 @@ build_prometheus() {
   ctx=$(mktemp -d)
   cp "$bin/prometheus3" "$ctx/prometheus"
   cp "$bin/promtool3" "$ctx/promtool"
-  cp "$dir/LICENSE" "$dir/NOTICE" "$dir/documentation/examples/prometheus.yml" "$ctx/"
+  cp "$dir/LICENSE" "$dir/NOTICE" "$dir/documentation/examples/prometheus.yml" "$here/prometheus-ui-placeholder.html" "$ctx/"
   build prometheus "$image" "$ctx" "$binary_version" "github.com/prometheus/prometheus@$version" || { rm -rf "$ctx"; exit 1; }
   rm -rf "$ctx"
   check_libraries "$image" /bin/prometheus

@@ -163,6 +163,15 @@ describe('Prometheus image run like its pod', () => {
     expectRunsAs(prometheus, spec);
   }, 90_000);
 
+  it('answers its Tilt link (the UI pages) with a page saying the browser UI is not built, instead of an error', async () => {
+    expect(prometheus, 'the Prometheus container of the previous test').toBeDefined();
+    for (const page of ['/', '/query', '/graph']) {
+      const response = await fetch(`${api()}${page}`);
+      expect(response.status, page).toBe(200);
+      expect(await response.text(), page).toContain('no browser UI');
+    }
+  });
+
   it('runs the real config file with the manifest flags: every scrape job with Kubernetes discovery, exemplar storage on, its retention as the manifest sets it', async () => {
     expect(prometheus, 'the Prometheus container of the previous test').toBeDefined();
     const config = (await (await fetch(`${api()}/api/v1/status/config`)).json()) as { data: { yaml: string } };
