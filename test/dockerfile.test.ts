@@ -1,5 +1,6 @@
-// services/Dockerfile cannot be built here (no Docker engine), so it is parsed
-// with dockerfile-ast and checked against what Tilt and the cluster rely on.
+// services/Dockerfile parsed with dockerfile-ast and checked against what Tilt
+// and the cluster rely on: fast rules that need no engine. The container tier
+// (test/container) builds and runs the images for real.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -15,9 +16,11 @@ import {
   execForm,
   findStage,
   installsPackage,
+  installsWorkspaceRoot,
   isIgnored,
   isRootUser,
   liveUpdateSyncs,
+  nonRootOwnedUnder,
   parseStages,
   readDockerignore,
   readStages,
@@ -113,6 +116,30 @@ describe('services/Dockerfile', () => {
     expect(effectiveWorkdir(prod, { SERVICE: service })).toBe(`/app/services/${service}`);
     expect(execForm(prod, 'CMD')).toEqual(packageScript(service, 'start'));
     expect(effectiveEnv(prod, 'NODE_ENV')).toBe('production');
+  });
+
+  test.each(services)('in the prod target of %s nothing under /app, not even /app itself, is owned by the app user', (service) => {
+    expect(nonRootOwnedUnder(stage('prod'), '/app', { SERVICE: service })).toEqual([]);
+    // The earlier layout: prod built on the dev base, whose /app belongs to node.
+    const inherited = parseStages(
+      'FROM node:22-bookworm-slim AS base\nRUN mkdir -p /app/services && chown -R node:node /app\nWORKDIR /app\nUSER node\n' +
+        'FROM base AS prod\nCOPY --from=x --chown=root:root /app/ /app/\nWORKDIR /app/services/x\n',
+    );
+    expect(nonRootOwnedUnder(findStage(inherited, 'prod')!, '/app')).toEqual([
+      'RUN mkdir -p /app/services && chown -R node:node /app',
+      'WORKDIR /app/services/x (created as node)',
+    ]);
+  });
+
+  test('the dev target installs only the shared runtime and the service (tsx from its devDependencies), not the root devDependencies', () => {
+    expect(installsWorkspaceRoot(stage('dev'))).toEqual([]);
+    const [command] = execForm(stage('dev'), 'CMD') ?? [];
+    for (const service of services) {
+      const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'services', service, 'package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
+      expect(Object.keys(pkg.devDependencies ?? {}), `services/${service} devDependencies`).toContain(command);
+    }
+    const everything = parseStages('FROM node:22-bookworm-slim AS dev\nRUN npm ci --include-workspace-root --workspace=services/x\n')[0]!;
+    expect(installsWorkspaceRoot(everything)).toHaveLength(1);
   });
 
   test.each(services)('every file the Dockerfile copies for %s exists and is in the build context', (service) => {

@@ -129,6 +129,56 @@ export function baseImageHasTar(image: string): boolean {
   return ['node', 'python', 'golang'].includes(repo) && /(bookworm|bullseye|trixie|alpine)/.test(tag);
 }
 
+/** The owner part of a --chown value or a `chown` argument. */
+function ownerOf(spec: string): string {
+  return spec.split(':')[0] ?? '';
+}
+
+function under(dir: string, target: string): boolean {
+  return target === dir || target.startsWith(`${dir}/`);
+}
+
+/**
+ * Everything in the stage and its ancestors that leaves a file or folder at
+ * or under `dir` owned by a non-root user: COPY/ADD --chown to one, a RUN
+ * chown to one, a WORKDIR created while a non-root USER is in effect
+ * (BuildKit creates it owned by that user), any RUN executed as such a user
+ * (whatever it creates is theirs). Empty = everything there belongs to root.
+ */
+export function nonRootOwnedUnder(stage: Stage, dir: string, args: Record<string, string> = {}): string[] {
+  const problems: string[] = [];
+  let user = 'root';
+  for (const { instruction, workdir } of effectiveInstructions(stage, args)) {
+    const keyword = instruction.getKeyword();
+    const values = argumentValues(instruction).map((value) => substitute(value, args));
+    const text = `${keyword} ${values.join(' ')}`;
+    if (keyword === 'USER') user = values.join(' ');
+    else if (keyword === 'WORKDIR' && under(dir, workdir) && !isRootUser(user)) problems.push(`${text} (created as ${user})`);
+    else if (keyword === 'COPY' || keyword === 'ADD') {
+      const destination = path.posix.resolve(workdir, values.at(-1) ?? '');
+      const chown = flag(instruction, 'chown');
+      if (under(dir, destination) && chown !== undefined && !isRootUser(ownerOf(chown))) problems.push(text);
+    } else if (keyword === 'RUN') {
+      const touchesDir = values.some((value) => under(dir, path.posix.resolve(workdir, value))) || under(dir, workdir);
+      const chownIndex = values.indexOf('chown');
+      const owner = chownIndex >= 0 ? values.slice(chownIndex + 1).find((value) => !value.startsWith('-')) : undefined;
+      if (touchesDir && owner !== undefined && !isRootUser(ownerOf(owner))) problems.push(text);
+      else if (touchesDir && !isRootUser(user)) problems.push(`${text} (run as ${user})`);
+    }
+  }
+  return problems;
+}
+
+/** RUN instructions in effect that install npm packages with `--include-workspace-root` (the root's devDependencies). */
+export function installsWorkspaceRoot(stage: Stage): string[] {
+  return effectiveInstructions(stage)
+    .map(({ instruction }) => instruction)
+    .filter((instruction) => instruction.getKeyword() === 'RUN')
+    .map((instruction) => argumentValues(instruction))
+    .filter((words) => words.includes('npm') && words.some((word) => word === 'ci' || word === 'install') && words.includes('--include-workspace-root'))
+    .map((words) => `RUN ${words.join(' ')}`);
+}
+
 export interface CopyTarget {
   remote: string;
   /** The --chown value, if any. */
