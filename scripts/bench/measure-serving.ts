@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startService, type ServiceProcess } from '../../test/support/services';
+import { tarSync } from '../../test/support/tar-sync';
 import { rssKiB, servingProcess } from './processes';
 import type { Variant } from './variants';
 
@@ -66,9 +67,12 @@ async function waitUntilServed(url: string, accept: (body: string) => boolean, t
 /**
  * One edit as a developer (or Tilt's sync) makes it, timed until the served
  * answer shows it. `rename`: write a temp file and rename it over the source
- * (sync tools, many editors); otherwise overwrite in place.
+ * (many editors); `tar`: Tilt's live update (`tar -x` unlinks the file and
+ * creates a new one); otherwise overwrite in place.
  */
-export async function measureEdit(running: RunningVariant, style: 'rename' | 'in-place', timeoutMs = 20_000): Promise<number> {
+export type EditStyle = 'rename' | 'in-place' | 'tar';
+
+export async function measureEdit(running: RunningVariant, style: EditStyle, timeoutMs = 20_000): Promise<number> {
   const { variant, dir, process } = running;
   const file = path.join(dir, variant.edit.file);
   const original = readFileSync(file, 'utf8');
@@ -81,6 +85,8 @@ export async function measureEdit(running: RunningVariant, style: 'rename' | 'in
     if (style === 'rename') {
       writeFileSync(`${file}.tmp`, edited);
       renameSync(`${file}.tmp`, file);
+    } else if (style === 'tar') {
+      tarSync(dir, { [variant.edit.file]: edited });
     } else {
       writeFileSync(file, edited);
     }
@@ -90,7 +96,8 @@ export async function measureEdit(running: RunningVariant, style: 'rename' | 'in
     throw new Error(`${String(error)}\n${process.output().slice(-2000)}`);
   });
   // Put the original back (the next edit starts from it) and wait until it is served again.
-  writeFileSync(file, original);
+  if (style === 'tar') tarSync(dir, { [variant.edit.file]: original });
+  else writeFileSync(file, original);
   await waitUntilServed(url, (body) => !body.includes(marker), timeoutMs, `${variant.name}: the restored file`);
   return elapsed;
 }
