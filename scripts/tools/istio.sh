@@ -1,4 +1,4 @@
-# Istio tools, sourced by scripts/ensure-tools.sh (uses its say, have,
+# Istio tools, sourced by scripts/ensure-tools.sh (uses its say, have, apt_install,
 # $root, $bin):
 #   istioctl         Istio's CLI
 #   pilot-discovery  istiod (the cluster tier runs it as the image docker.io/istio/pilot:1.30.3,
@@ -54,6 +54,7 @@ build_istio() {
   version=$(cd "$mod" && GOFLAGS=-mod=readonly go list -m -f '{{.Version}}' istio.io/istio)
   src=$(cd "$mod" && GOFLAGS=-mod=readonly go mod download -json istio.io/istio | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   [ -d "$src" ] || { say "istio: could not download istio.io/istio $version"; exit 1; }
+  have patch || apt_install patch
   rm -rf "$work" && mkdir -p "$work/out"
   cp -R "$src" "$work/istio" && chmod -R u+w "$work/istio"
   (cd "$work/istio" && patch -s -p1 <"$mod/no-agentgateway.patch" \
