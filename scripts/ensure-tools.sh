@@ -5,8 +5,14 @@
 #                   prometheus3 and promtool3 (scripts/tools/prometheus3.sh); the
 #                   release the cluster runs, not Debian's 2.x
 #   chromium      - Debian's chromium package (apt)
+#   docker        - Debian's docker.io (dockerd 20.10, docker CLI with BuildKit) and
+#                   mmdebstrap, for the container tier (scripts/tools/container.sh)
+#   node-packages - Debian's containerd, runc, CNI plugins, docker-registry, iptables...
+#                   for the real-cluster tier's node (scripts/tools/cluster.sh)
+#   kubernetes, etcd, coredns - built from tools/<name>/go.mod (scripts/tools/cluster.sh)
+#   istioctl, pilot-discovery - built from tools/istio/go.mod (scripts/tools/istio.sh)
 # A tool already on PATH is used as it is. Prints the tools it resolved.
-# Usage: scripts/ensure-tools.sh [tilt] [jaeger] [prometheus] [chromium]  (default: all)
+# Usage: scripts/ensure-tools.sh [tool...]  (default: tilt jaeger prometheus chromium)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.cache/bin"
