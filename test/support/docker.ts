@@ -5,8 +5,9 @@
 // and the services' images built from services/Dockerfile.
 // Nothing here skips: what cannot be installed or started throws an error
 // that names what failed.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './tools';
 
@@ -173,4 +174,122 @@ export function removeLabelled(label: string): void {
   if (containers.length > 0) docker(['rm', '-f', '-v', ...containers]);
   const networks = docker(['network', 'ls', '-q', '--filter', `label=${label}`]).split('\n').filter(Boolean);
   if (networks.length > 0) docker(['network', 'rm', ...networks]);
+}
+
+export interface RunOptions {
+  /** A testLabel(); the container carries it so leftovers can be removed. */
+  label: string;
+  name?: string;
+  env?: Record<string, string>;
+  /** Container ports to publish, each on an ephemeral port of 127.0.0.1 only. */
+  ports?: number[];
+  readOnly?: boolean;
+  network?: string;
+  /** DNS name of the container on `network`. */
+  alias?: string;
+  /** Further `docker run` flags (mounts, --user, --tmpfs...). */
+  flags?: string[];
+  /** Command (after the image's ENTRYPOINT). */
+  command?: string[];
+}
+
+export interface Container {
+  id: string;
+  /** http://127.0.0.1:<published port> for a container port given in `ports`. */
+  url(port: number): string;
+  /** Everything the container wrote (stdout and stderr). */
+  logs(): string;
+  /** Removes it (running or not). */
+  remove(): void;
+}
+
+/** `docker run -d` with the options; published ports are on 127.0.0.1 only. */
+export function runContainer(image: string, options: RunOptions): Container {
+  const args = ['run', '-d', '--label', options.label];
+  if (options.name) args.push('--name', options.name);
+  for (const [key, value] of Object.entries(options.env ?? {})) args.push('-e', `${key}=${value}`);
+  for (const port of options.ports ?? []) args.push('-p', `127.0.0.1::${port}`);
+  if (options.readOnly) args.push('--read-only');
+  if (options.network) args.push('--network', options.network);
+  if (options.alias) args.push('--network-alias', options.alias);
+  args.push(...(options.flags ?? []), image, ...(options.command ?? []));
+  const id = docker(args);
+  const published = new Map<number, string>();
+  for (const port of options.ports ?? []) {
+    // "127.0.0.1:49153" (one line per address; only 127.0.0.1 was asked for)
+    const address = docker(['port', id, `${port}/tcp`]).split('\n')[0] ?? '';
+    published.set(port, `http://${address}`);
+  }
+  return {
+    id,
+    url: (port) => {
+      const url = published.get(port);
+      if (!url) throw new Error(`container port ${port} was not published`);
+      return url;
+    },
+    logs: () => {
+      const { cli, env } = ensureDockerEngine();
+      const result = spawnSync(cli, ['logs', id], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      return `${result.stdout}${result.stderr}`;
+    },
+    remove: () => {
+      docker(['rm', '-f', '-v', id]);
+    },
+  };
+}
+
+/**
+ * Waits until the wall clock is in a later whole second than `lastSecond`
+ * (epoch seconds) and returns the current second. Tilt's archive carries each
+ * file's mtime in whole seconds (Go's tar writer, USTAR format), and tsx's
+ * watcher (chokidar 3) ignores a replaced file whose mtime equals the previous
+ * one's: two saves within one second reach the container with equal mtimes
+ * and the second is not served (measured: most such syncs were missed). The
+ * tests model saves at least a second apart; the same-second case is a known
+ * limitation of the watcher, not of the sync.
+ */
+export async function nextSecond(lastSecond: number): Promise<number> {
+  while (Math.floor(Date.now() / 1000) <= lastSecond) await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
+  return Math.floor(Date.now() / 1000);
+}
+
+/**
+ * One live-update sync as Tilt performs it: the files (paths relative to /,
+ * e.g. app/services/x/src/app.ts) in a tar archive, piped to
+ * `docker exec -i <c> tar -C / -x -f -`, which runs as the container's user.
+ * GNU tar unlinks an existing file and creates a new one.
+ */
+export function tarSync(target: Pick<Container, 'id'>, files: Record<string, string>): void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'meshloop-sync-'));
+  try {
+    for (const [file, content] of Object.entries(files)) {
+      mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
+      writeFileSync(path.join(dir, file), content);
+    }
+    const archive = execFileSync('tar', ['-C', dir, '--owner=0', '--group=0', '-c', '-f', '-', ...Object.keys(files)]);
+    docker(['exec', '-i', target.id, 'tar', '-C', '/', '-x', '-f', '-'], { input: archive });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * fetch with a deadline. Needed for published ports: a connection made just
+ * after `docker run` returns can be accepted by Docker's port proxy and then
+ * never answered (seen with dockerd 20.10), and a fetch without a deadline
+ * would wait forever instead of polling again.
+ */
+export async function fetchWithin(url: string, timeoutMs = 3000, init: RequestInit = {}): Promise<Response> {
+  // A referenced timer, unlike AbortSignal.timeout's: such a stalled fetch
+  // holds no other handle, so a plain script would exit mid-await.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${url} within ${timeoutMs} ms`)), timeoutMs);
+  try {
+    const response = await fetch(url, { ...init, signal: controller.signal });
+    // Read the body inside the deadline too.
+    const body = await response.arrayBuffer();
+    return new Response([101, 204, 205, 304].includes(response.status) ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  } finally {
+    clearTimeout(timer);
+  }
 }
