@@ -19,15 +19,19 @@ if [ "$(id -u)" -ne 0 ]; then say "the node needs root (kubelet, containerd, ipt
 # --- one node at a time; a crashed run's leftovers are removed first -------------------
 # The lock names the process that owns the node (the test run: MESHLOOP_CLUSTER_OWNER,
 # else the caller); while it lives, nobody else may start or take over the node.
+# MESHLOOP_CLUSTER_WAIT=<seconds> waits that long for another run to finish (default: fail at once).
 owner=${MESHLOOP_CLUSTER_OWNER:-$PPID}
-if ! mkdir "$lock" 2>/dev/null; then
+wait_until=$((SECONDS + ${MESHLOOP_CLUSTER_WAIT:-0}))
+until mkdir "$lock" 2>/dev/null; do
   other=$(cat "$lock/owner" 2>/dev/null || true)
   if [ -n "$other" ] && kill -0 "$other" 2>/dev/null; then
+    if [ "$SECONDS" -lt "$wait_until" ]; then sleep 2; continue; fi
     say "the test node is in use by pid $other ($(tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null | cut -c1-100)); wait for it, or stop it with scripts/cluster/down.sh"
     exit 1
   fi
   say "the run that owned the node (pid ${other:-?}) has ended; taking over"
-fi
+  break
+done
 echo "$owner" >"$lock/owner"
 if [ -e "$run" ] || [ -e "$data" ] || ip link show "$node_if" >/dev/null 2>&1; then
   say "removing what a previous run left behind"

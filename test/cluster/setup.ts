@@ -35,7 +35,11 @@ export default function setup(project: TestProject): () => void {
   try {
     node = startNode();
   } catch (error) {
-    stopNode(); // what up.sh started before it failed
+    try {
+      stopNode(); // what up.sh started before it failed (refuses a node another run owns)
+    } catch (stopError) {
+      console.error(String(stopError));
+    }
     throw error;
   }
   try {

@@ -45,8 +45,9 @@ export function startNode(): NodeInfo {
   // The node's lock names this process as its owner: no other run can take it over meanwhile.
   execFileSync('bash', [path.join(scripts, 'cluster', 'up.sh')], {
     stdio: ['ignore', 'inherit', 'inherit'],
-    timeout: 10 * 60_000,
-    env: { ...process.env, MESHLOOP_CLUSTER_OWNER: String(process.pid) },
+    timeout: 45 * 60_000,
+    // Another run (on a shared machine) may hold the node: wait for it rather than fail.
+    env: { ...process.env, MESHLOOP_CLUSTER_OWNER: String(process.pid), MESHLOOP_CLUSTER_WAIT: process.env.MESHLOOP_CLUSTER_WAIT ?? '1800' },
   });
   return {
     kubeconfig: envValue('admin_kubeconfig'),
