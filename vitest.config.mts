@@ -12,10 +12,26 @@ export default defineConfig({
   // builds to Node, which cannot load them.
   ssr: { resolve: { conditions: ['source', ...defaultServerConditions.filter((c) => c !== 'module')] } },
   test: {
-    include: ['services/*/test/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'],
     fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 600_000,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'main',
+          include: ['services/*/test/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', 'test/cluster/**'],
+        },
+      },
+      // The real-cluster tier (test/cluster, `npm run test:cluster`): its global setup
+      // builds and starts a real Kubernetes node once for all its files and removes it
+      // afterwards. Vitest runs a project's global setup only when some of its files run.
+      {
+        extends: true,
+        test: { name: 'cluster', include: ['test/cluster/**/*.test.ts'], globalSetup: ['test/cluster/setup.ts'] },
+      },
+    ],
   },
 });

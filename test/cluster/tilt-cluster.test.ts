@@ -16,6 +16,7 @@ import { clickButton, missingWebAssetsHint, runTilt, tiltfileResult, type Tiltfi
 import { repoRoot, toolPath } from '../support/tools';
 
 const cluster = inject('cluster');
+if (!cluster) throw new Error('test/cluster runs in the vitest project "cluster" (vitest.config.mts), whose global setup test/cluster/setup.ts starts the node');
 const kube: Kube = { kubeconfig: cluster.kubeconfig };
 
 /** Resources of the Tiltfile left out of the run, because their images cannot exist here. */
