@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { stopAllServices } from '../../test/support/services';
 import { summarizeLatencies } from '../traffic/stats';
+import { containerRows } from './container';
 import { clusterFootprint, FOOTPRINT_BUDGET } from './footprint';
 import { productionDependencyKiB } from './image-weight';
 import { measureEdit, startVariant, type EditStyle, type RunningVariant, type StartContext } from './measure-serving';
@@ -139,6 +140,8 @@ export async function runBench({ quick, log = () => undefined }: BenchOptions): 
   for (const service of ['business-logic', 'frontend']) {
     rows.push({ figure: `Production dependencies of ${service} (npm ci --omit=dev, du)`, value: `${(productionDependencyKiB(service) / 1024).toFixed(1)} MiB` });
   }
+  // The services as containers on the real Docker engine (scripts/bench/container.ts).
+  rows.push(...(await containerRows({ quick, log })));
   return rows;
 }
 
