@@ -3,10 +3,12 @@
 # container tier's Docker engine, tagged exactly as the manifests name them, so
 # the real-cluster tier can import them into its node:
 #   jaeger      observability/jaeger/k8s.yaml      from tools/jaeger (scripts/ensure-tools.sh jaeger)
-#   prometheus  observability/prometheus/k8s.yaml  from tools/prometheus (scripts/tools/prometheus3.sh)
+#   prometheus  observability/prometheus/k8s.yaml  from tools/prometheus (scripts/tools/prometheus3.sh),
+#               with its browser UI built by npm from the module's web/ui
 # Both on the local Debian minbase image (the container tier builds it; nothing
-# is pulled). Not built: Loki (its Go module is AGPL, which this project may not
-# use), Grafana and Kiali (their web frontends cannot be built here).
+# is pulled). Not built: Loki (its Go module is AGPL-3.0, which this project may
+# not use); Grafana (AGPL-3.0 too) and Kiali: the Go module proxy here does not
+# serve their modules (403), so not even their servers can be built.
 #
 # Usage: scripts/cluster/addon-images.sh [jaeger] [prometheus]   (default: both)
 # Prints one line per image: "<image> <image id> <size in bytes>".
@@ -74,6 +76,7 @@ build_prometheus() {
   # shellcheck source=../tools/prometheus3.sh
   . "$root/scripts/tools/prometheus3.sh"
   ensure_prometheus3
+  ensure_prometheus3_ui
   binary_version=$("$bin/prometheus3" --version 2>&1 | sed -n 's/^prometheus, version \([^ ]*\).*/\1/p')
   [ "v$binary_version" = "${image##*:}" ] || fail "prometheus3 is $binary_version but observability/prometheus/k8s.yaml runs $image: update tools/prometheus/go.mod"
   version=$(module_version prometheus github.com/prometheus/prometheus)
@@ -81,7 +84,8 @@ build_prometheus() {
   ctx=$(mktemp -d)
   cp "$bin/prometheus3" "$ctx/prometheus"
   cp "$bin/promtool3" "$ctx/promtool"
-  cp "$dir/LICENSE" "$dir/NOTICE" "$dir/documentation/examples/prometheus.yml" "$here/prometheus-ui-placeholder.html" "$ctx/"
+  cp "$dir/LICENSE" "$dir/NOTICE" "$dir/documentation/examples/prometheus.yml" "$ctx/"
+  cp -R "$root/.cache/prometheus-ui/$version/mantine-ui" "$ctx/mantine-ui"
   build prometheus "$image" "$ctx" "$binary_version" "github.com/prometheus/prometheus@$version" || { rm -rf "$ctx"; exit 1; }
   rm -rf "$ctx"
   check_libraries "$image" /bin/prometheus
@@ -106,7 +110,8 @@ for t in "${targets[@]}"; do
     jaeger) build_jaeger ;;
     prometheus) build_prometheus ;;
     loki) fail "loki: not built: its Go module (github.com/grafana/loki) is AGPL-3.0, which this project may not use" ;;
-    grafana|kiali) fail "$t: not built: its web frontend cannot be built here" ;;
+    grafana) fail "grafana: not built: its Go module is AGPL-3.0 and the module proxy here does not serve it" ;;
+    kiali) fail "kiali: not built: the module proxy here does not serve github.com/kiali/kiali" ;;
     *) fail "unknown add-on $t (jaeger, prometheus)" ;;
   esac
 done

@@ -6,10 +6,12 @@
 # `prometheus`, which they do not shadow.
 #
 # Built like the release (.promu.yml): tag netgo, CGO off, so the binaries are
-# static and run on a minimal base image. Not built: the `builtinassets` tag,
-# whose embedded web UI comes from an npm build the Go module does not ship;
-# without it the API, /metrics, /-/ready and /-/healthy all work, only the
-# browser UI pages are missing.
+# static and run on a minimal base image. Without the `builtinassets` tag: the
+# release embeds its browser UI, which an npm build makes from the module's
+# web/ui sources; ensure_prometheus3_ui makes it the same way, and the image
+# (scripts/cluster/addon-images.sh) serves it from the file system. The binaries
+# alone serve the API, /metrics and the probes (the tests outside the cluster
+# need no UI).
 #
 # Sourced by scripts/tools/cluster.sh (scripts/ensure-tools.sh prometheus3) and
 # by scripts/cluster/addon-images.sh; also runnable directly:
@@ -41,6 +43,42 @@ ensure_prometheus3() {
     mv "$bin/${cmd}3.tmp" "$bin/${cmd}3"
   done
   printf '[ensure-tools] prometheus3: built %s in %d s\n' "$version" "$((SECONDS - start))" >&2
+}
+
+# Prometheus's browser UI from the pinned module's web/ui (mantine-ui), built as
+# the release builds it: npm ci (install scripts off: nothing there needs them),
+# then the two CodeMirror PromQL modules, then the app (~1 min warm npm cache).
+# Output: .cache/prometheus-ui/<module version>/mantine-ui (index.html, assets/).
+# npm's output goes to stderr: callers print results on stdout.
+ensure_prometheus3_ui() {
+  local root mod version src out work start
+  root=${root:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+  mod="$root/tools/prometheus"
+  version=$(cd "$mod" && GOFLAGS=-mod=readonly go list -m -f '{{.Version}}' github.com/prometheus/prometheus)
+  out="$root/.cache/prometheus-ui/$version"
+  if [ -f "$out/mantine-ui/index.html" ]; then return 0; fi
+  if ! command -v npm >/dev/null 2>&1; then
+    printf '[ensure-tools] prometheus UI: npm is needed to build it from the module web/ui\n' >&2
+    return 1
+  fi
+  start=$SECONDS
+  src=$(cd "$mod" && GOFLAGS=-mod=readonly go mod download -json github.com/prometheus/prometheus | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  mkdir -p "$root/.cache"
+  work=$(mktemp -d "$root/.cache/prometheus-ui-build.XXXXXX")
+  cp -R "$src/web/ui" "$work/" && chmod -R u+w "$work"
+  if ! (cd "$work/ui" \
+    && npm ci --no-audit --no-fund --ignore-scripts \
+    && npm run build -w @prometheus-io/lezer-promql \
+    && npm run build -w @prometheus-io/codemirror-promql \
+    && npm run build -w @prometheus-io/mantine-ui) >&2; then
+    rm -rf "$work"
+    printf '[ensure-tools] prometheus UI: the npm build of web/ui failed\n' >&2
+    return 1
+  fi
+  rm -rf "$out" && mkdir -p "$out"
+  mv "$work/ui/mantine-ui/dist" "$out/mantine-ui"
+  rm -rf "$work"
+  printf '[ensure-tools] prometheus UI: built %s in %d s\n' "$version" "$((SECONDS - start))" >&2
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -5,8 +5,8 @@
 // and configs unchanged. Prometheus finds the service pods through its real
 // kubernetes_sd config (in-cluster API access with its ServiceAccount and RBAC),
 // and the exemplars it stores point at traces Jaeger really has.
-// Not run here (no image can exist): Loki (its Go module is AGPL), Grafana and
-// Kiali (their web frontends cannot be built here).
+// Not run here (no image can exist): Loki (its Go module is AGPL-3.0), Grafana
+// (AGPL-3.0 as well) and Kiali (the Go module proxy here serves neither module).
 // The add-ons are reached on their pod IPs, inside the node's network the tier created.
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';

@@ -163,12 +163,20 @@ describe('Prometheus image run like its pod', () => {
     expectRunsAs(prometheus, spec);
   }, 90_000);
 
-  it('answers its Tilt link (the UI pages) with a page saying the browser UI is not built, instead of an error', async () => {
+  it('serves its real web UI (built from the module web/ui) on its Tilt link: the app page, filled in by Prometheus, and its script', async () => {
     expect(prometheus, 'the Prometheus container of the previous test').toBeDefined();
-    for (const page of ['/', '/query', '/graph']) {
+    for (const page of ['/', '/query', '/targets']) {
       const response = await fetch(`${api()}${page}`);
       expect(response.status, page).toBe(200);
-      expect(await response.text(), page).toContain('no browser UI');
+      const html = await response.text();
+      // Prometheus replaces these placeholders when it serves the app's index.html.
+      expect(html, page).not.toContain('_PLACEHOLDER');
+      const script = /src="\.?\/?(assets\/index-[^"]+\.js)"/.exec(html)?.[1];
+      expect(script, `${page} loads the app's script`).toBeDefined();
+      const js = await fetch(`${api()}/${script}`);
+      expect(js.status).toBe(200);
+      expect(js.headers.get('content-type')).toMatch(/javascript/);
+      expect((await js.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
     }
   });
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from './tools';
 
-/** Add-ons whose images can be built here (Loki: AGPL module; Grafana, Kiali: web frontends). */
+/** Add-ons whose images can be built here (not Loki: AGPL module; not Grafana, Kiali: modules not served here). */
 export const buildableAddons = ['jaeger', 'prometheus'] as const;
 export type Addon = (typeof buildableAddons)[number];
 

@@ -1,7 +1,7 @@
 # Prometheus 3, as the real-cluster tier runs it: prometheus3/promtool3 built
 # from tools/prometheus (the pinned Go module) on the local Debian minbase
 # image, laid out like the release image (/bin/prometheus, /bin/promtool,
-# TSDB /prometheus, user nobody; WORKDIR /ui, see below). observability/prometheus/k8s.yaml
+# TSDB /prometheus, user nobody; UI and WORKDIR /ui, see below). observability/prometheus/k8s.yaml
 # passes its own args, mounts the config at /etc/prometheus (ConfigMap) and the
 # TSDB at /prometheus; the root filesystem stays read-only.
 # Built by scripts/cluster/addon-images.sh; the base is local (nothing is pulled).
@@ -19,12 +19,11 @@ COPY LICENSE NOTICE /
 # The release image's defaults, used only when no args are given.
 COPY prometheus.yml /etc/prometheus/prometheus.yml
 RUN mkdir /prometheus && chown -R 65534:65534 /etc/prometheus /prometheus && chmod g+w /prometheus
-# No browser UI: the release embeds an npm build the Go module does not ship.
-# Built without embedded assets, Prometheus serves its UI pages from
-# ./static/mantine-ui/index.html when its working directory is named "ui"
-# (web/ui/ui.go), so a page there that says so answers the UI's URLs (/, /query:
-# Tilt's link) instead of a 500. The API, /metrics and the probes are unaffected.
-COPY prometheus-ui-placeholder.html /ui/static/mantine-ui/index.html
+# The browser UI, built from the module's web/ui (ensure_prometheus3_ui). The
+# release embeds it in the binary; a binary built without embedded assets serves
+# it from ./static/mantine-ui when its working directory is named "ui"
+# (web/ui/ui.go), hence this WORKDIR (the TSDB path comes from the args).
+COPY mantine-ui /ui/static/mantine-ui
 WORKDIR /ui
 USER 65534:65534
 EXPOSE 9090
