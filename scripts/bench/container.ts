@@ -16,7 +16,6 @@ import {
   docker,
   ensureBaseImages,
   fetchWithin,
-  nextSecond,
   runContainer,
   tarSync,
   testLabel,
@@ -34,8 +33,6 @@ interface EditTarget {
   name: string;
   container: Container;
   port: number;
-  /** Second of the last save (each save lands in a later second; see nextSecond). */
-  lastSave: number;
   /** Synced path (relative to /) and its original content. */
   file: string;
   source: string;
@@ -93,7 +90,6 @@ async function answer(target: EditTarget): Promise<string | undefined> {
 /** One edit through Tilt's tar sync; ms from the sync until the new answer is served, or undefined if never (within 15 s). */
 async function measureSync(target: EditTarget): Promise<number | undefined> {
   const marker = `fast-${randomBytes(4).toString('hex')}`;
-  target.lastSave = await nextSecond(target.lastSave);
   const started = performance.now();
   tarSync(target.container, { [target.file]: target.source.replace(target.from, `endpoint: '${marker}'`) });
   while (performance.now() - started < 15_000) {
@@ -113,7 +109,7 @@ async function startTarget(name: string, image: string, port: number, file: stri
   }
   const source = docker(['exec', container.id, 'cat', `/${file}`]);
   if (!source.includes(from)) throw new Error(`${name}: /${file} does not contain ${from}`);
-  return { name, container, port, file, source, from, lastSave: 0 };
+  return { name, container, port, file, source, from };
 }
 
 function imageBytes(tag: string): number {

@@ -6,7 +6,7 @@
 // in place), so every sync replaces the file. Each edit must be served.
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildServiceImage, docker, fetchWithin, nextSecond, removeLabelled, runContainer, tarSync, testLabel, type Container } from '../support/docker';
+import { buildServiceImage, docker, fetchWithin, removeLabelled, runContainer, tarSync, testLabel, type Container } from '../support/docker';
 import { waitFor } from '../support/ports';
 
 const label = testLabel('live-update');
@@ -17,13 +17,16 @@ const addedFile = 'app/services/business-logic/src/live-update-added.ts';
 const servedWithinMs = 15_000;
 let image: string;
 let container: Container | undefined;
-/** Second of the last save: each edit is saved in a later second (see nextSecond). */
-let lastSave = 0;
+/**
+ * Every save carries the same whole-second mtime, as saves within one second
+ * reach the container through Tilt (its archive rounds mtimes to seconds): the
+ * image's TAR_OPTIONS=--touch must still make each one a change tsx sees.
+ */
+const sameSecond = new Date();
 
-/** Tilt's sync of files saved now, at least one clock second after the previous save. */
-async function save(target: Container, files: Record<string, string>): Promise<void> {
-  lastSave = await nextSecond(lastSave);
-  tarSync(target, files);
+/** Tilt's sync of files saved now. */
+function save(target: Container, files: Record<string, string>): void {
+  tarSync(target, files, { mtime: sameSecond });
 }
 
 /** A file as the image has it (the sources the container started from). */
@@ -88,7 +91,7 @@ describe("live update into the dev container by Tilt's tar sync (docker exec -i 
     const times: number[] = [];
     for (let edit = 1; edit <= 10; edit++) {
       const marker = `fast-edit-${edit}-${randomBytes(3).toString('hex')}`;
-      await save(c, { [appFile]: replaceOnce(source, "endpoint: 'fast'", `endpoint: '${marker}'`) });
+      save(c, { [appFile]: replaceOnce(source, "endpoint: 'fast'", `endpoint: '${marker}'`) });
       times.push(await served(`edit ${edit} of 10 of app.ts (served so far: ${times.length})`, fast, marker));
     }
     expect(times).toHaveLength(10);
@@ -103,7 +106,7 @@ describe("live update into the dev container by Tilt's tar sync (docker exec -i 
     expect(await livez()).toBe('ok');
     for (let edit = 1; edit <= 3; edit++) {
       const marker = `ok-edit-${edit}-${randomBytes(3).toString('hex')}`;
-      await save(c, { [healthFile]: replaceOnce(source, "res.json({ status: 'ok' })", `res.json({ status: '${marker}' })`) });
+      save(c, { [healthFile]: replaceOnce(source, "res.json({ status: 'ok' })", `res.json({ status: '${marker}' })`) });
       await served(`edit ${edit} of 3 of service-runtime health.ts`, livez, marker);
     }
   }, 5 * 60_000);
@@ -120,11 +123,11 @@ describe("live update into the dev container by Tilt's tar sync (docker exec -i 
     );
     const first = `added-${randomBytes(3).toString('hex')}`;
     // One archive with both files, as Tilt sends a batch of changes.
-    await save(c, { [addedFile]: added(first), [appFile]: importing });
+    save(c, { [addedFile]: added(first), [appFile]: importing });
     await served('the new file, imported by the edited app.ts', fast, first);
     for (let edit = 1; edit <= 3; edit++) {
       const marker = `added-edit-${edit}-${randomBytes(3).toString('hex')}`;
-      await save(c, { [addedFile]: added(marker) });
+      save(c, { [addedFile]: added(marker) });
       await served(`edit ${edit} of 3 of the new file alone`, fast, marker);
     }
   }, 5 * 60_000);

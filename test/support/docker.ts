@@ -239,34 +239,21 @@ export function runContainer(image: string, options: RunOptions): Container {
 }
 
 /**
- * Waits until the wall clock is in a later whole second than `lastSecond`
- * (epoch seconds) and returns the current second. Tilt's archive carries each
- * file's mtime in whole seconds (Go's tar writer, USTAR format), and tsx's
- * watcher (chokidar 3) ignores a replaced file whose mtime equals the previous
- * one's: two saves within one second reach the container with equal mtimes
- * and the second is not served (measured: most such syncs were missed). The
- * tests model saves at least a second apart; the same-second case is a known
- * limitation of the watcher, not of the sync.
- */
-export async function nextSecond(lastSecond: number): Promise<number> {
-  while (Math.floor(Date.now() / 1000) <= lastSecond) await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
-  return Math.floor(Date.now() / 1000);
-}
-
-/**
  * One live-update sync as Tilt performs it: the files (paths relative to /,
  * e.g. app/services/x/src/app.ts) in a tar archive, piped to
  * `docker exec -i <c> tar -C / -x -f -`, which runs as the container's user.
  * GNU tar unlinks an existing file and creates a new one.
  */
-export function tarSync(target: Pick<Container, 'id'>, files: Record<string, string>): void {
+export function tarSync(target: Pick<Container, 'id'>, files: Record<string, string>, options: { mtime?: Date } = {}): void {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'meshloop-sync-'));
   try {
     for (const [file, content] of Object.entries(files)) {
       mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
       writeFileSync(path.join(dir, file), content);
     }
-    const archive = execFileSync('tar', ['-C', dir, '--owner=0', '--group=0', '-c', '-f', '-', ...Object.keys(files)]);
+    // Like Tilt's archive: mtimes in whole seconds (`mtime` pins them, e.g. to model saves within one second).
+    const mtime = options.mtime ? [`--mtime=@${Math.floor(options.mtime.getTime() / 1000)}`] : [];
+    const archive = execFileSync('tar', ['-C', dir, '--owner=0', '--group=0', ...mtime, '-c', '-f', '-', ...Object.keys(files)]);
     docker(['exec', '-i', target.id, 'tar', '-C', '/', '-x', '-f', '-'], { input: archive });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -28,8 +28,10 @@ export function tarArchive(files: SyncFiles): Buffer {
 /**
  * Extracts `files` under `root` the way Tilt's sync does: GNU tar unlinks each
  * existing file and creates a new one (a new inode, often with the old inode's
- * number), never writing in place.
+ * number), never writing in place. With TAR_OPTIONS=--touch, as the dev image
+ * sets it (services/Dockerfile; the container tier tests that setting with
+ * same-second saves): each file gets the time of the sync as its mtime.
  */
 export function tarSync(root: string, files: SyncFiles): void {
-  execFileSync('tar', ['-C', root, '-x', '-f', '-'], { input: tarArchive(files) });
+  execFileSync('tar', ['-C', root, '-x', '-f', '-'], { input: tarArchive(files), env: { ...process.env, TAR_OPTIONS: '--touch' } });
 }
