@@ -21,17 +21,21 @@ if [ -z "$force" ] && [ -n "$other" ] && [ "$other" != "${MESHLOOP_CLUSTER_OWNER
 fi
 
 pid_of() { [ -f "$run/pids/$1.pid" ] && cat "$run/pids/$1.pid"; }
-stop() { # name...: TERM, up to 10 s, then KILL
-  local name pid i
+stop() { # name...: TERM to all at once, up to 10 s for all, then KILL what is left
+  local name pid i pids=()
   for name in "$@"; do
     pid=$(pid_of "$name") || continue
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null
-      for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-      kill -KILL "$pid" 2>/dev/null
-    fi
+    kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
     rm -f "$run/pids/$name.pid"
   done
+  for i in $(seq 50); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  return 0
 }
 k() { "$kubectl" --kubeconfig "$admin_kubeconfig" --request-timeout=10s "$@"; }
 
@@ -72,7 +76,8 @@ done
 #    files (a run that crashed before recording a pid): their command lines name our
 #    directories, which nothing else uses.
 stop coredns kube-apiserver etcd registry
-for f in "$run"/pids/*.pid; do [ -f "$f" ] && stop "$(basename "$f" .pid)"; done
+rest=(); for f in "$run"/pids/*.pid; do [ -f "$f" ] && rest+=("$(basename "$f" .pid)"); done
+[ ${#rest[@]} -eq 0 ] || stop "${rest[@]}"
 for p in /proc/[0-9]*; do
   [ "${p#/proc/}" = "$$" ] && continue
   if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qE "($data|$run)/|TCP:$node_ip:"; then

@@ -84,6 +84,10 @@ describe('cluster mode: real Tilt on a real Kubernetes node', () => {
       await new Promise((resolve) => setTimeout(resolve, 5000));
       if (up.exitCode === null) up.kill('SIGKILL');
     }
+    // Let the worker exit: nothing may keep it waiting on tilt up's pipes.
+    up?.stdout?.destroy();
+    up?.stderr?.destroy();
+    up?.unref();
     console.log(`[cluster] figures: ${JSON.stringify(figures)}`);
     if (tilt) rmSync(tilt.home, { recursive: true, force: true });
   });
