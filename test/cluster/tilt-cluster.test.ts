@@ -22,8 +22,8 @@ const kube: Kube = { kubeconfig: cluster.kubeconfig };
 /** Resources of the Tiltfile left out of the run, because their images cannot exist here. */
 const LEFT_OUT: Record<string, string> = {
   loki: "Loki's Go module is AGPL-licensed, which this project may not build from; no image",
-  grafana: "Grafana's web frontend cannot be built here (its npm/yarn build), so no image",
-  kiali: "Kiali's web frontend cannot be built here, so no image",
+  grafana: "Grafana's Go module is AGPL-licensed too, and the Go module proxy here does not serve it: no image",
+  kiali: 'the Go module proxy here does not serve Kiali\'s module: no image',
 };
 
 interface UIResource {
