@@ -91,14 +91,7 @@ build_proxyv2() {
   report "$image"
 }
 
-if [ -z "${DOCKER_HOST:-}" ]; then
-  eval "$("$root/scripts/container/docker-engine.sh" start)"
-  export DOCKER_HOST DOCKER_BUILDKIT
-fi
-DOCKER=${DOCKER:-/usr/bin/docker}
-export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-1}
-"$DOCKER" image inspect "$base" >/dev/null 2>&1 \
-  || fail "base image $base is not in the Docker engine at $DOCKER_HOST: the container tier builds it (test/support/docker.ts ensureBaseImages)"
+. "$root/scripts/cluster/image-engine.sh"
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(pilot proxyv2)
