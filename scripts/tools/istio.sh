@@ -13,11 +13,13 @@
 # the version istio/install/istio-config.yaml and the Tiltfile pin, with its real git
 # revision.
 #
-# pilot-discovery needs one patch (tools/istio/no-agentgateway.patch): istiod's
-# experimental agentgateway controller (PILOT_ENABLE_AGENTGATEWAY, off by default)
-# imports github.com/agentgateway/agentgateway/api, which the Go module proxy does not
-# serve. So, as for Tilt, the build uses a writable copy of the pinned module with that
-# controller left out; everything else of istiod is the module's code.
+# pilot-discovery cannot be built from the module as it is: istiod's experimental
+# agentgateway controller (PILOT_ENABLE_AGENTGATEWAY, off by default) imports
+# github.com/agentgateway/agentgateway/api, which the Go module proxy does not serve.
+# So, as for Tilt, the build uses a writable copy of the pinned module in which that
+# controller's package is replaced by our stand-in (tools/istio/agentgateway-standin:
+# the few names istiod's bootstrap uses; it refuses to start the controller);
+# everything else of istiod is the module's code.
 
 istio_version=1.30.3
 istio_commands=(istioctl pilot-discovery)
@@ -54,11 +56,12 @@ build_istio() {
   version=$(cd "$mod" && GOFLAGS=-mod=readonly go list -m -f '{{.Version}}' istio.io/istio)
   src=$(cd "$mod" && GOFLAGS=-mod=readonly go mod download -json istio.io/istio | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   [ -d "$src" ] || { say "istio: could not download istio.io/istio $version"; exit 1; }
-  have patch || apt_install patch
   rm -rf "$work" && mkdir -p "$work/out"
   cp -R "$src" "$work/istio" && chmod -R u+w "$work/istio"
-  (cd "$work/istio" && patch -s -p1 <"$mod/no-agentgateway.patch" \
-    && go mod edit -droprequire github.com/agentgateway/agentgateway/api)
+  # Our stand-in replaces the agentgateway controller package (see its comment).
+  rm -f "$work/istio/pilot/pkg/config/kube/agentgateway/"*.go
+  cp "$mod/agentgateway-standin/controller.go" "$work/istio/pilot/pkg/config/kube/agentgateway/"
+  (cd "$work/istio" && go mod edit -droprequire github.com/agentgateway/agentgateway/api)
   cp "$mod/go.mod" "$mod/go.sum" "$work/"
   for c in "${missing[@]}"; do
     case $c in

@@ -4,9 +4,9 @@
 // scripts/ensure-tools.sh) into .cache/bin, stamped as release 1.30.3.
 //
 // pilot-discovery imports github.com/agentgateway/agentgateway/api, which the
-// proxy does not serve: scripts/tools/istio.sh builds from a patched copy of the
-// module without that experimental controller (no-agentgateway.patch), and this
-// requirement list is the tidy one of that copy. So `go mod tidy` fails here;
+// proxy does not serve: scripts/tools/istio.sh builds from a copy of the module
+// in which our stand-in (agentgateway-standin/) replaces that experimental
+// controller's package, and this requirement list is the tidy one of that copy. So `go mod tidy` fails here;
 // update it in the copy (go mod edit -replace istio.io/istio=<copy>; go mod tidy).
 module meshloop/tools/istio
 
