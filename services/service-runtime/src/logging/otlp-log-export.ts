@@ -28,10 +28,11 @@ export interface OtlpLogExportOptions {
  * whatever the service's own deadline: thread-stream's end() blocks the main
  * thread until the worker's exporter gives up, pino calls it again from
  * process.on('exit'), and a worker with a pending DNS lookup holds process exit
- * until the resolver times out. In this process, pending sockets and lookups
- * never hold the exit, so shutdown waits for the export only as long as the
- * lifecycle's deadline allows. Export is asynchronous I/O, so a slow backend
- * never blocks a request; the queue is bounded (2048 records, dropped beyond).
+ * until the resolver times out. In this process, pending sockets never hold
+ * the exit, and a pending lookup only for the resolver's bound
+ * (resolver-timeouts.ts), so shutdown waits for the export only as long as the
+ * lifecycle's flush budget allows. Export is asynchronous I/O, so a slow
+ * backend never blocks a request; the queue is bounded (2048 records, dropped beyond).
  */
 export function addOtlpLogExport(streams: MultiStreamRes<Level | string>, { service, endpoint }: OtlpLogExportOptions): void {
   // The exporter builds its own resource; only OTEL_RESOURCE_ATTRIBUTES
