@@ -67,7 +67,8 @@ function buildBareImage(): void {
         'WORKDIR /app/bare',
         'COPY --chown=node:node bare-express/ ./',
         `RUN npm install --no-save --no-audit --no-fund express@${lockedVersion('express')} tsx@${lockedVersion('tsx')}`,
-        'ENV NODE_ENV=development NODE_COMPILE_CACHE=/tmp/node-compile-cache PATH=/app/bare/node_modules/.bin:$PATH',
+        // Same live-update settings as the services' dev image (services/Dockerfile: TAR_OPTIONS).
+        'ENV NODE_ENV=development NODE_COMPILE_CACHE=/tmp/node-compile-cache TAR_OPTIONS=--touch PATH=/app/bare/node_modules/.bin:$PATH',
         'ENTRYPOINT ["tini", "--"]',
         `CMD ${JSON.stringify(devScript.split(/\s+/))}`,
       ].join('\n'),
