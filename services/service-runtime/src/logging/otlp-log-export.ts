@@ -1,17 +1,17 @@
-// The transport ships the types of its lib/ modules under types/ (mapped here).
-// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- a .d.ts of declare-module blocks cannot be imported
-/// <reference path="./pino-opentelemetry-transport-lib.d.ts" />
 import { Writable } from 'node:stream';
-import pino, { type Level, type MultiStreamRes } from 'pino';
-// The transport's own record mapping and OTLP logger, used in this process
-// (its default export only works inside pino's worker thread: see below).
-import { toOpenTelemetry } from 'pino-opentelemetry-transport/lib/opentelemetry-mapper';
-import { getOtlpLogger } from 'pino-opentelemetry-transport/lib/otlp-logger-shim';
+import type { Level, MultiStreamRes } from 'pino';
 import type { ServiceIdentity } from '../config/identity';
 import { onTelemetryFlush } from '../telemetry/flush';
+import type { OtlpLineExporter } from './otlp-log-exporter';
 
-/** Per export: request deadline (connect included) and the batch processor's export timeout. */
-export const OTLP_LOG_EXPORT_TIMEOUT_MS = 2000;
+/**
+ * How long after start the exporter is loaded: its modules (the OTLP logger,
+ * SDK and exporter, ~50-100 ms of requires) then stay off the path of the
+ * first requests after each restart, which is what an edit waits for.
+ */
+export const OTLP_LOG_EXPORT_LOAD_DELAY_MS = 250;
+/** Lines kept until then (dropped beyond: they are on stdout too). */
+const PENDING_LINES_MAX = 2048;
 
 export interface OtlpLogExportOptions {
   service: ServiceIdentity;
@@ -21,7 +21,7 @@ export interface OtlpLogExportOptions {
 
 /**
  * Adds OTLP log export (pino-opentelemetry-transport's mapping and OTLP
- * logger) to a pino multistream.
+ * logger, otlp-log-exporter.ts) to a pino multistream.
  *
  * It runs in this process, not as a pino transport in a worker thread. The
  * worker made every shutdown wait up to 10 s when the backend was unreachable,
@@ -38,43 +38,37 @@ export function addOtlpLogExport(streams: MultiStreamRes<Level | string>, { serv
   // The exporter builds its own resource; only OTEL_RESOURCE_ATTRIBUTES
   // matters here (host/os detectors just cost start-up time).
   process.env.OTEL_NODE_RESOURCE_DETECTORS ??= 'env';
-  const otlpLogger = getOtlpLogger({
-    loggerName: service.name,
-    serviceVersion: service.version,
-    resourceAttributes: { 'service.name': service.name, 'service.version': service.version },
-    logRecordProcessorOptions: {
-      recordProcessorType: 'batch',
-      // OTLP/HTTP with JSON: Loki's /otlp endpoint accepts it, and so can a test.
-      exporterOptions: {
-        protocol: 'http',
-        httpExporterOptions: {
-          url: endpoint,
-          timeoutMillis: OTLP_LOG_EXPORT_TIMEOUT_MS,
-          // The request timeout starts only once connected; the agent's socket
-          // timeout also covers a connect that is never answered.
-          httpAgentOptions: { keepAlive: true, timeout: OTLP_LOG_EXPORT_TIMEOUT_MS },
-        },
-      },
-      processorConfig: { maxQueueSize: 2048, scheduledDelayMillis: 1000, exportTimeoutMillis: OTLP_LOG_EXPORT_TIMEOUT_MS },
-    },
-  });
+  let exporter: OtlpLineExporter | undefined;
+  let pending: string[] = [];
+  const load = (): OtlpLineExporter => {
+    if (!exporter) {
+      // Required here, not imported at the top: loading it is what is deferred.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { createOtlpLineExporter } = require('./otlp-log-exporter') as typeof import('./otlp-log-exporter');
+      exporter = createOtlpLineExporter(service, endpoint);
+      for (const line of pending) exporter.send(line);
+      pending = [];
+    }
+    return exporter;
+  };
+  const loadLater = setTimeout(load, OTLP_LOG_EXPORT_LOAD_DELAY_MS);
+  loadLater.unref();
 
-  const mapping = { messageKey: 'msg', levels: pino.levels };
-  let failures = 0;
-  const records = new Writable({
-    // pino writes one JSON line per call; emit() only queues the record.
-    write(line: Buffer | string, _encoding, done) {
-      try {
-        otlpLogger.emit(toOpenTelemetry(JSON.parse(line.toString()) as Parameters<typeof toOpenTelemetry>[0], mapping));
-      } catch (error) {
-        // A line that cannot be mapped is still on stdout; say so once, not per line.
-        if (failures++ === 0) process.stderr.write(`[logs] a log line could not be sent by OTLP: ${String(error)}\n`);
-      }
-      done();
-    },
+  streams.add({
+    level: 'trace',
+    stream: new Writable({
+      // pino writes one JSON line per call; send() only queues the record.
+      write(line: Buffer | string, _encoding, done) {
+        if (exporter) exporter.send(line.toString());
+        else if (pending.length < PENDING_LINES_MAX) pending.push(line.toString());
+        done();
+      },
+    }),
   });
-  streams.add({ level: 'trace', stream: records });
 
   // On shutdown: export what is queued; flushTelemetry stops waiting at its budget.
-  onTelemetryFlush(() => otlpLogger.shutdown());
+  onTelemetryFlush(() => {
+    clearTimeout(loadLater);
+    return load().shutdown();
+  });
 }
