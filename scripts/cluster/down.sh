@@ -15,7 +15,9 @@ t0=$SECONDS
 force=""; keep_lock=""
 for a in "$@"; do case $a in --force) force=1 ;; --keep-lock) keep_lock=1 ;; esac; done
 other=$(cat "$lock/owner" 2>/dev/null || true)
-if [ -z "$force" ] && [ -n "$other" ] && [ "$other" != "${MESHLOOP_CLUSTER_OWNER:-}" ] && kill -0 "$other" 2>/dev/null; then
+# (a killed owner nobody has reaped yet is a zombie: it has ended)
+if [ -z "$force" ] && [ -n "$other" ] && [ "$other" != "${MESHLOOP_CLUSTER_OWNER:-}" ] && kill -0 "$other" 2>/dev/null \
+  && [ "$(awk '{print $3}' "/proc/$other/stat" 2>/dev/null)" != Z ]; then
   say "the test node belongs to the running pid $other ($(tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null | cut -c1-100)); not touching it (--force to stop it anyway)"
   exit 1
 fi

@@ -24,7 +24,8 @@ owner=${MESHLOOP_CLUSTER_OWNER:-$PPID}
 wait_until=$((SECONDS + ${MESHLOOP_CLUSTER_WAIT:-0}))
 until mkdir "$lock" 2>/dev/null; do
   other=$(cat "$lock/owner" 2>/dev/null || true)
-  if [ -n "$other" ] && kill -0 "$other" 2>/dev/null; then
+  # (a killed owner nobody has reaped yet is a zombie: it has ended)
+  if [ -n "$other" ] && kill -0 "$other" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$other/stat" 2>/dev/null)" != Z ]; then
     if [ "$SECONDS" -lt "$wait_until" ]; then sleep 2; continue; fi
     say "the test node is in use by pid $other ($(tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null | cut -c1-100)); wait for it, or stop it with scripts/cluster/down.sh"
     exit 1

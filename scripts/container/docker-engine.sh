@@ -34,6 +34,8 @@ running_pid() {
   [ -f "$pidfile" ] || return 1
   pid=$(cat "$pidfile" 2>/dev/null) || return 1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] || return 1
+  # A killed dockerd that nobody has reaped yet is a zombie: not running.
+  [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 1
   echo "$pid"
 }
 
@@ -54,6 +56,20 @@ start() {
   else
     mkdir -p "$run_dir" "$data_root" "$log_dir"
     rm -f "$sock" "$pidfile"
+    # A dockerd that was killed leaves its containerd's pid file, and maybe
+    # the containerd itself (alive, or a zombie nobody reaps): a new dockerd
+    # would take that pid for a running containerd and time out talking to
+    # it. Stop it if it runs, and drop the pid file so a fresh one starts.
+    local containerd_pidfile="$run_dir/exec/containerd/containerd.pid" stale
+    stale=$(cat "$containerd_pidfile" 2>/dev/null || true)
+    if [ -n "$stale" ] && [ "$(cat "/proc/$stale/comm" 2>/dev/null)" = containerd ] \
+      && [ "$(awk '{print $3}' "/proc/$stale/stat" 2>/dev/null)" != Z ]; then
+      say "stopping containerd (pid $stale) left by a dockerd that is gone"
+      kill "$stale" 2>/dev/null || true
+      for _ in $(seq 50); do [ "$(awk '{print $3}' "/proc/$stale/stat" 2>/dev/null)" = S ] || [ "$(awk '{print $3}' "/proc/$stale/stat" 2>/dev/null)" = R ] || break; sleep 0.2; done
+      kill -9 "$stale" 2>/dev/null || true
+    fi
+    rm -f "$containerd_pidfile"
     # Registry traffic of dockerd (pulls, pushes, buildkit's FROM lookups)
     # goes through a proxy that does not exist; localhost:5005 (the cluster
     # tier's registry) and loopback bypass it. dockerd 20.10's registry-mirrors
