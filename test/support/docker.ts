@@ -6,9 +6,9 @@
 // Nothing here skips: what cannot be installed or started throws an error
 // that names what failed.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { tarArchive } from './tar-sync';
 import { repoRoot } from './tools';
 
 export interface DockerEngine {
@@ -245,19 +245,7 @@ export function runContainer(image: string, options: RunOptions): Container {
  * GNU tar unlinks an existing file and creates a new one.
  */
 export function tarSync(target: Pick<Container, 'id'>, files: Record<string, string>, options: { mtime?: Date } = {}): void {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'meshloop-sync-'));
-  try {
-    for (const [file, content] of Object.entries(files)) {
-      mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
-      writeFileSync(path.join(dir, file), content);
-    }
-    // Like Tilt's archive: mtimes in whole seconds (`mtime` pins them, e.g. to model saves within one second).
-    const mtime = options.mtime ? [`--mtime=@${Math.floor(options.mtime.getTime() / 1000)}`] : [];
-    const archive = execFileSync('tar', ['-C', dir, '--owner=0', '--group=0', ...mtime, '-c', '-f', '-', ...Object.keys(files)]);
-    docker(['exec', '-i', target.id, 'tar', '-C', '/', '-x', '-f', '-'], { input: archive });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  docker(['exec', '-i', target.id, 'tar', '-C', '/', '-x', '-f', '-'], { input: tarArchive(files, options) });
 }
 
 /**

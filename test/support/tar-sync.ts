@@ -11,7 +11,7 @@ export type SyncFiles = Record<string, string>;
  * Tilt's live update sends (it archives the changed files with their target
  * paths and pipes the archive to `tar -C / -x -f -` in the container).
  */
-export function tarArchive(files: SyncFiles): Buffer {
+export function tarArchive(files: SyncFiles, options: { mtime?: Date } = {}): Buffer {
   const stage = mkdtempSync(path.join(tmpdir(), 'meshloop-sync-'));
   try {
     for (const [relative, content] of Object.entries(files)) {
@@ -19,7 +19,10 @@ export function tarArchive(files: SyncFiles): Buffer {
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, content);
     }
-    return execFileSync('tar', ['-C', stage, '-c', '-f', '-', ...Object.keys(files)], { maxBuffer: 64 * 1024 * 1024 });
+    // Like Tilt's archive: root-owned entries, mtimes in whole seconds
+    // (`mtime` pins them, e.g. to model saves within one second).
+    const mtime = options.mtime ? [`--mtime=@${Math.floor(options.mtime.getTime() / 1000)}`] : [];
+    return execFileSync('tar', ['-C', stage, '--owner=0', '--group=0', ...mtime, '-c', '-f', '-', ...Object.keys(files)], { maxBuffer: 64 * 1024 * 1024 });
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
