@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusterFootprint, cpuMillicores, FOOTPRINT_BUDGET, memoryMiB } from '../scripts/bench/footprint';
+import { clusterFootprint, cpuMillicores, FOOTPRINT_BUDGET, memoryMiB, profileFootprint, readProfiles } from '../scripts/bench/footprint';
 
 describe('cluster footprint (everything the Tiltfile deploys)', () => {
   const footprint = clusterFootprint();
@@ -51,5 +51,39 @@ describe('cluster footprint (everything the Tiltfile deploys)', () => {
     expect(memoryMiB('1024Ki')).toBe(1);
     expect(memoryMiB('1G')).toBeCloseTo(953.67, 1);
     expect(() => memoryMiB('lots')).toThrow(/lots/);
+  });
+});
+
+describe('footprint per profile (profiles.yaml, what `tilt up -- --profile=<name>` deploys)', () => {
+  const profiles = readProfiles();
+  const full = profileFootprint(profiles.full!);
+  const lite = profileFootprint(profiles.lite!);
+  const summary = (f: typeof full) => `${f.total.cpuRequest}m CPU / ${Math.round(f.total.memoryRequest)}Mi requested`;
+
+  it('full is everything the manifests deploy', () => {
+    expect(full.total).toEqual(clusterFootprint().total);
+  });
+
+  it('lite runs the mesh, the services, Jaeger and Prometheus, and no Loki, Grafana, Kiali or v2 canary', () => {
+    const names = lite.parts.map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['meshloop/frontend', 'meshloop/business-logic', 'observability/jaeger', 'observability/prometheus', 'istio-system/istiod', 'istio-system/istio-ingressgateway']));
+    for (const gone of ['observability/loki', 'observability/grafana', 'observability/kiali', 'meshloop/business-logic-v2']) expect(names).not.toContain(gone);
+  });
+
+  it('lite requests at most half the CPU and half the memory of full (an 8 GB laptop)', () => {
+    expect(lite.total.cpuRequest, `lite ${summary(lite)}, full ${summary(full)}`).toBeLessThanOrEqual(full.total.cpuRequest / 2);
+    expect(lite.total.memoryRequest, `lite ${summary(lite)}, full ${summary(full)}`).toBeLessThanOrEqual(full.total.memoryRequest / 2);
+  });
+
+  it('every profile fits the laptop budget, and its memory limits too', () => {
+    for (const [name, profile] of Object.entries(profiles)) {
+      const footprint = profileFootprint(profile);
+      expect(footprint.total.memoryLimit, name).toBeLessThanOrEqual(FOOTPRINT_BUDGET.memoryLimit);
+      expect(footprint.total.cpuRequest, name).toBeLessThanOrEqual(FOOTPRINT_BUDGET.cpuRequest);
+    }
+  });
+
+  it('refuses a profile that names a workload no manifest deploys (a typo would silently count nothing)', () => {
+    expect(() => profileFootprint({ description: '', addons: ['jaeger'], requests: { jaegr: { cpu: '1m' } } })).toThrow(/jaegr/);
   });
 });

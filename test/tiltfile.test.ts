@@ -258,6 +258,102 @@ describe('Tiltfile, cluster mode (tilt alpha tiltfile-result)', () => {
   });
 });
 
+/** name=value of every container env entry of the Deployments a resource applies. */
+function deploymentEnv(r: Resource): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const doc of parseAllDocuments(r.yaml)) {
+    const o = doc.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } } } } | null;
+    if (o?.kind !== 'Deployment') continue;
+    for (const c of o.spec?.template?.spec?.containers ?? []) for (const e of c.env ?? []) env[e.name] = e.value ?? '';
+  }
+  return env;
+}
+
+/** cpu/memory requests of the first container of the Deployments a resource applies. */
+function deploymentRequests(r: Resource): unknown {
+  const deployment = parseAllDocuments(r.yaml)
+    .map((d) => d.toJS() as { kind?: string; spec: { template: { spec: { containers: Array<{ resources: { requests: unknown } }> } } } })
+    .find((o) => o?.kind === 'Deployment');
+  return deployment?.spec.template.spec.containers[0]?.resources.requests;
+}
+
+const ADDONS = ['jaeger', 'prometheus', 'loki', 'grafana', 'kiali'];
+const ZIPKIN = 'OTEL_EXPORTER_ZIPKIN_ENDPOINT';
+const OTLP_LOGS = 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT';
+
+describe('Tiltfile profiles (-- --profile=full | lite, from profiles.yaml)', () => {
+  let full: TiltfileResult;
+  let lite: TiltfileResult;
+  beforeAll(async () => {
+    [full, lite] = await Promise.all([tiltfileResult(), tiltfileResult({ args: ['--profile=lite'] })]);
+  });
+
+  it('full (the default) deploys every add-on and the v2 canary, with its weight button', async () => {
+    const explicit = await tiltfileResult({ args: ['--profile', 'full'] });
+    for (const result of [full, explicit]) {
+      const names = result.resources.map((r) => r.name);
+      expect(names).toEqual(expect.arrayContaining([...ADDONS, 'business-logic-v2']));
+      expect(result.buttons.map((b) => b.name)).toContain('canary-weight');
+    }
+    expect(full.resources.map((r) => r.name).filter((n) => n.startsWith('profile-'))).toEqual([]);
+  });
+
+  it('lite deploys the mesh, the services, Jaeger and Prometheus; no Loki, Grafana, Kiali, v2 canary or canary button', () => {
+    const names = lite.resources.map((r) => r.name);
+    expect(names).toEqual(expect.arrayContaining(['cluster', 'istio', 'namespace', 'tls-cert', 'mesh-config', 'frontend', 'business-logic', 'jaeger', 'prometheus']));
+    for (const gone of ['loki', 'grafana', 'kiali', 'business-logic-v2']) expect(names).not.toContain(gone);
+    expect(lite.buttons.map((b) => b.name).sort()).toEqual(['fast-traffic', 'faults', 'reset-mesh', 'slow-traffic']);
+    expect(lite.enabled.sort()).toEqual([...names].sort());
+  });
+
+  it('lite says in the Tilt UI what is missing and how to get it', () => {
+    const notice = lite.resource('profile-lite');
+    expect(notice.labels).toEqual(['observability']);
+    const text = (notice.updateCmd ?? []).join(' ');
+    for (const missing of ['loki', 'grafana', 'kiali', 'business-logic-v2']) expect(text).toContain(missing);
+    expect(text).toContain('tilt up -- --profile=full');
+  });
+
+  it('lite applies its smaller requests (profiles.yaml) to istiod, Jaeger and Prometheus; full keeps the manifests\' own', () => {
+    const profiles = parseAllDocuments(read('profiles.yaml'))[0]!.toJS() as { lite: { requests: Record<string, { cpu: string; memory: string }> } };
+    const { istiod, jaeger, prometheus } = profiles.lite.requests;
+    expect(deploymentRequests(lite.resource('jaeger'))).toEqual(jaeger);
+    expect(deploymentRequests(lite.resource('prometheus'))).toEqual(prometheus);
+    const install = (r: TiltfileResult) => (r.resource('istio').applyCmd ?? []).join(' ');
+    expect(install(lite)).toContain(`istioctl install -y -f istio/install/istio-config.yaml --set components.pilot.k8s.resources.requests.cpu=${istiod!.cpu} --set components.pilot.k8s.resources.requests.memory=${istiod!.memory} >&2`);
+    expect(deploymentRequests(full.resource('jaeger'))).toEqual({ cpu: '50m', memory: '128Mi' });
+  });
+
+  it('the services export spans and logs to exactly the add-ons deployed: full both, lite Zipkin only', () => {
+    for (const name of SERVICES) {
+      const fullEnv = deploymentEnv(full.resource(name));
+      expect(fullEnv[ZIPKIN]).toBe('http://jaeger.observability.svc.cluster.local:9411/api/v2/spans');
+      expect(fullEnv[OTLP_LOGS]).toBe('http://loki.observability.svc.cluster.local:3100/otlp/v1/logs');
+      const liteEnv = deploymentEnv(lite.resource(name));
+      expect(liteEnv[ZIPKIN]).toBe(fullEnv[ZIPKIN]);
+      expect(liteEnv).not.toHaveProperty(OTLP_LOGS);
+    }
+    expect(deploymentEnv(full.resource('business-logic-v2'))).toHaveProperty(OTLP_LOGS);
+  });
+
+  it('with only the services named (tilt up -- frontend business-logic), no endpoint is set and no Jaeger link is shown', async () => {
+    const result = await tiltfileResult({ args: ['frontend', 'business-logic'] });
+    for (const name of SERVICES) {
+      const env = deploymentEnv(result.resource(name));
+      expect(env).not.toHaveProperty(ZIPKIN);
+      expect(env).not.toHaveProperty(OTLP_LOGS);
+      expect(env.PORT, 'other variables stay').toBeDefined();
+      expect(result.resource(name).links.map((l) => l.url).filter((u) => u.includes('16686'))).toEqual([]);
+    }
+  });
+
+  it('refuses an unknown profile, naming the ones there are', async () => {
+    const run = await runTiltfileResult({ args: ['--profile=tiny'] });
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain('unknown --profile "tiny": use one of full, lite (profiles.yaml)');
+  });
+});
+
 describe('Tiltfile guards', () => {
   it('refuses a kube context other than kind-meshloop, naming both and the way out', async () => {
     const run = await runTiltfileResult({ context: 'prod-cluster' });

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
 import { quantity } from '../../test/support/manifest-checks';
 import { loadManifests, loadYamlDocuments } from '../../test/support/manifests';
 import { nonManifestFiles } from '../../test/support/observability';
@@ -67,11 +70,52 @@ interface Workload {
   };
 }
 
+/** A deployment profile of profiles.yaml (`tilt up -- --profile=<name>`). */
+export interface Profile {
+  description: string;
+  addons: string[];
+  canary?: boolean;
+  /** Container requests that replace a workload's own: istiod or an add-on by name. */
+  requests?: Record<string, { cpu?: string; memory?: string }>;
+}
+
+export function readProfiles(root = path.resolve(__dirname, '..', '..')): Record<string, Profile> {
+  return parse(readFileSync(path.join(root, 'profiles.yaml'), 'utf8')) as Record<string, Profile>;
+}
+
+/** The workload (namespace/name) behind each profile-dependent part. */
+const addonWorkload = (addon: string) => `observability/${addon}`;
+const CANARY_WORKLOAD = 'meshloop/business-logic-v2';
+const ISTIOD = 'istio-system/istiod';
+
 /**
- * Everything the Tiltfile deploys, from the manifests: the services and
- * add-ons (their containers and native sidecars), one Istio sidecar per pod
- * in an injected namespace (resources from the Istio install config), istiod
- * and the ingress gateway. Not counted: kind's own control plane.
+ * What one profile deploys: the parts of the full footprint without the add-ons
+ * (and canary) it leaves out, with its requests overrides applied.
+ */
+export function profileFootprint(profile: Profile, full: Footprint = clusterFootprint()): Footprint {
+  const all = readProfiles();
+  const allAddons = new Set(Object.values(all).flatMap((p) => p.addons));
+  const dropped = new Set([...allAddons].filter((a) => !profile.addons.includes(a)).map(addonWorkload));
+  if (profile.canary === false) dropped.add(CANARY_WORKLOAD);
+  const overrides = new Map(Object.entries(profile.requests ?? {}).map(([name, r]) => [name === 'istiod' ? ISTIOD : addonWorkload(name), r]));
+  const parts = full.parts
+    .filter((p) => !dropped.has(p.name))
+    .map((p) => {
+      const override = overrides.get(p.name);
+      if (!override) return p;
+      return { ...p, cpuRequest: cpuMillicores(override.cpu) * p.replicas, memoryRequest: memoryMiB(override.memory) * p.replicas };
+    });
+  for (const name of [...dropped, ...overrides.keys()]) {
+    if (!full.parts.some((p) => p.name === name)) throw new Error(`profiles.yaml names ${name}, which no manifest deploys`);
+  }
+  return { parts, total: parts.reduce((sum, part) => add(sum, part), ZERO) };
+}
+
+/**
+ * Everything the Tiltfile deploys in the full profile, from the manifests: the
+ * services and add-ons (their containers and native sidecars), one Istio sidecar
+ * per pod in an injected namespace (resources from the Istio install config),
+ * istiod and the ingress gateway. Not counted: kind's own control plane.
  */
 export function clusterFootprint(): Footprint {
   const docs = loadManifests(['k8s', 'observability'], nonManifestFiles).map((m) => m.object as Workload);

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { stopAllServices } from '../../test/support/services';
 import { summarizeLatencies } from '../traffic/stats';
 import { containerRows } from './container';
-import { clusterFootprint, FOOTPRINT_BUDGET } from './footprint';
+import { clusterFootprint, FOOTPRINT_BUDGET, profileFootprint, readProfiles } from './footprint';
 import { productionDependencyKiB } from './image-weight';
 import { measureEdit, startVariant, type EditStyle, type RunningVariant, type StartContext } from './measure-serving';
 import { budgetRow, machineDescription, ms, renderTable, spliceResults, times, type Row } from './report';
@@ -132,11 +132,17 @@ export async function runBench({ quick, log = () => undefined }: BenchOptions): 
   }
   rows.push(budgetRow('Throughput ratio, business-logic / bare-express', median(service.rps) / median(bare.rps), { min: 0.5 }, times));
 
-  const footprint = clusterFootprint();
-  rows.push(budgetRow('Cluster CPU requests (all the Tiltfile deploys, sidecars included)', footprint.total.cpuRequest, { max: FOOTPRINT_BUDGET.cpuRequest }, (n) => `${(n / 1000).toFixed(2)} CPU`));
-  rows.push(budgetRow('Cluster memory requests', footprint.total.memoryRequest, { max: FOOTPRINT_BUDGET.memoryRequest }, (n) => `${(n / 1024).toFixed(2)} GiB`));
-  rows.push(budgetRow('Cluster memory limits', footprint.total.memoryLimit, { max: FOOTPRINT_BUDGET.memoryLimit }, (n) => `${(n / 1024).toFixed(2)} GiB`));
-  rows.push({ figure: 'Cluster CPU limits', value: `${(footprint.total.cpuLimit / 1000).toFixed(2)} CPU` });
+  const cpu = (n: number) => `${(n / 1000).toFixed(2)} CPU`;
+  const gib = (n: number) => `${(n / 1024).toFixed(2)} GiB`;
+  const fullFootprint = clusterFootprint();
+  for (const [name, profile] of Object.entries(readProfiles())) {
+    const footprint = profileFootprint(profile, fullFootprint);
+    const of = `profile ${name}`;
+    rows.push(budgetRow(`Cluster CPU requests, ${of} (sidecars included)`, footprint.total.cpuRequest, { max: name === 'full' ? FOOTPRINT_BUDGET.cpuRequest : fullFootprint.total.cpuRequest / 2 }, cpu));
+    rows.push(budgetRow(`Cluster memory requests, ${of}`, footprint.total.memoryRequest, { max: name === 'full' ? FOOTPRINT_BUDGET.memoryRequest : fullFootprint.total.memoryRequest / 2 }, gib));
+    rows.push(budgetRow(`Cluster memory limits, ${of}`, footprint.total.memoryLimit, { max: FOOTPRINT_BUDGET.memoryLimit }, gib));
+    rows.push({ figure: `Cluster CPU limits, ${of}`, value: cpu(footprint.total.cpuLimit) });
+  }
   for (const service of ['business-logic', 'frontend']) {
     rows.push({ figure: `Production dependencies of ${service} (npm ci --omit=dev, du)`, value: `${(productionDependencyKiB(service) / 1024).toFixed(1)} MiB` });
   }

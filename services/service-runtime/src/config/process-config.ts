@@ -9,6 +9,8 @@ export interface ProcessConfig {
   metricsPort: number;
   logLevel: string;
   otlpLogsEndpoint: string | undefined;
+  /** Read here only to say at start whether spans are exported (the preload exports them). */
+  zipkinEndpoint: string | undefined;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -23,5 +25,6 @@ export function readProcessConfig(reader: EnvReader, env: Env, defaults: { port:
     metricsPort: reader.port('METRICS_PORT', defaults.metricsPort),
     logLevel: reader.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     otlpLogsEndpoint: telemetry.otlpLogsEndpoint,
+    zipkinEndpoint: telemetry.zipkinEndpoint,
   };
 }

@@ -111,6 +111,20 @@ export function runMain(main: () => Promise<unknown>): void {
   });
 }
 
+/**
+ * One line per telemetry export that is off. The Tiltfile leaves an endpoint unset
+ * when its backend is not deployed (a profile without Loki, `tilt up -- frontend`),
+ * so the line says why nothing arrives there, instead of an export error every second.
+ */
+export function logExportsOff(logger: Logger, config: Pick<ProcessConfig, 'zipkinEndpoint' | 'otlpLogsEndpoint'>): void {
+  if (!config.zipkinEndpoint) {
+    logger.info('trace export off: OTEL_EXPORTER_ZIPKIN_ENDPOINT is not set (spans still carry ids into logs and exemplars)');
+  }
+  if (!config.otlpLogsEndpoint) {
+    logger.info('log export off: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is not set (logs go to stdout only)');
+  }
+}
+
 export interface AppDeps<C> extends ServiceAppDeps {
   config: C;
 }
@@ -123,6 +137,7 @@ export function runService<C extends ProcessConfig>(loadConfig: () => C, createA
   runMain(async () => {
     const config = loadConfig();
     const logger = createLogger({ service: config.service, level: config.logLevel, otlpLogsEndpoint: config.otlpLogsEndpoint });
+    logExportsOff(logger, config);
     const metrics = createServiceMetrics();
     const readiness = new Readiness();
     await serve({
