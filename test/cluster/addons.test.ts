@@ -8,11 +8,15 @@
 // Not run here (no image can exist): Loki (its Go module is AGPL-3.0), Grafana
 // (AGPL-3.0 as well) and Kiali (the Go module proxy here serves neither module).
 // The add-ons are reached on their pod IPs, inside the node's network the tier created.
+// Tilt runs the lite profile (`-- --profile=lite`: the mesh, the services, Jaeger and
+// Prometheus), which is exactly what can run here; so the lite profile is the one
+// proven on a real node, with its smaller requests and its telemetry endpoints.
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { addonPodSpec, buildableAddons } from '../support/addon-images';
-import { kubectlJson, podsOf, type Kube } from '../support/cluster/kube';
+import { readProfiles } from '../../scripts/bench/footprint';
+import { kubectl, kubectlJson, podsOf, type Kube } from '../support/cluster/kube';
 import { clusterTiltEnv, type ClusterTiltEnv } from '../support/cluster/tilt-env';
 import { jaegerTrace, queryExemplars } from '../support/observability';
 import { freePort, waitFor } from '../support/ports';
@@ -21,8 +25,9 @@ import { missingWebAssetsHint, runTilt, tiltfileResult } from '../support/tilt';
 const cluster = inject('cluster');
 const kube: Kube = { kubeconfig: cluster.kubeconfig };
 
-/** Resources left out: their images cannot be built here. */
+/** Resources the lite profile leaves out; their images cannot be built here either. */
 const LEFT_OUT = ['loki', 'grafana', 'kiali'];
+const LITE = ['--profile=lite'];
 
 interface Pod {
   metadata: { name: string; namespace: string };
@@ -48,15 +53,15 @@ describe('observability add-ons built here, run by real Tilt on the real node', 
   let jaegerUrl = '';
 
   beforeAll(async () => {
-    const tiltfile = await tiltfileResult();
-    const names = tiltfile.resources.map((r) => r.name);
-    for (const name of LEFT_OUT) expect(names, `the Tiltfile still defines ${name}`).toContain(name);
-    selected = names.filter((n) => !LEFT_OUT.includes(n) && n !== '(Tiltfile)');
+    const full = (await tiltfileResult()).resources.map((r) => r.name);
+    for (const name of LEFT_OUT) expect(full, `the full profile still defines ${name}`).toContain(name);
+    selected = (await tiltfileResult({ args: LITE })).resources.map((r) => r.name).filter((n) => n !== '(Tiltfile)');
+    for (const name of LEFT_OUT) expect(selected, `the lite profile leaves ${name} out`).not.toContain(name);
     for (const addon of buildableAddons) expect(selected).toContain(addon);
     const port = await freePort();
     tilt = clusterTiltEnv({ adminKubeconfig: cluster.kubeconfig, binDir: cluster.binDir, dockerEnv: cluster.dockerEnv, tiltPort: port });
     const t0 = Date.now();
-    const ci = await runTilt(['ci', '--port', String(port), '--', ...selected], tilt.env, 25 * 60_000);
+    const ci = await runTilt(['ci', '--port', String(port), '--', ...LITE], tilt.env, 25 * 60_000);
     console.log(`[addons] tilt ci took ${Date.now() - t0} ms`);
     const output = ci.stdout + ci.stderr;
     expect(ci.code, `tilt ci failed${missingWebAssetsHint(output)}\n${output.slice(-6000)}`).toBe(0);
@@ -67,7 +72,7 @@ describe('observability add-ons built here, run by real Tilt on the real node', 
   afterAll(async () => {
     if (!tilt) return;
     const t0 = Date.now();
-    const down = await runTilt(['down', '--', ...selected], tilt.env, 10 * 60_000);
+    const down = await runTilt(['down', '--', ...LITE], tilt.env, 10 * 60_000);
     console.log(`[addons] tilt down took ${Date.now() - t0} ms`);
     rmSync(tilt.home, { recursive: true, force: true });
     // The tier's other files start from an empty node: a failed tilt down fails this file.
@@ -139,4 +144,37 @@ describe('observability add-ons built here, run by real Tilt on the real node', 
       expect(trace.traceID).toBe(traceId);
     }
   }, 240_000);
+
+  it('in the lite profile the services export spans to Jaeger and say once that log export is off (no Loki), with no export error', async () => {
+    for (const app of ['frontend', 'business-logic']) {
+      const [pod] = await podsOf(kube, 'meshloop', app);
+      expect(pod, `a running ${app} pod`).toBeDefined();
+      const logs = await kubectl(kube, ['-n', 'meshloop', 'logs', pod!.metadata.name, '-c', app]);
+      const offLines = logs.split('\n').filter((l) => l.includes('log export off'));
+      expect(offLines, `${app} says once that log export is off`).toHaveLength(1);
+      expect(logs).not.toContain('trace export off');
+      expect(logs).not.toMatch(/ENOTFOUND|EAI_AGAIN/);
+    }
+  });
+
+  // Figures for the profile's requests: what istiod and the add-ons really use on this node.
+  it('istiod, Jaeger and Prometheus stay within their lite memory limits; their working sets are reported against the lite requests', async () => {
+    const node = (await kubectlJson<{ items: Array<{ metadata: { name: string } }> }>(kube, ['get', 'nodes'])).items[0]!.metadata.name;
+    const summary = JSON.parse(await kubectl(kube, ['get', '--raw', `/api/v1/nodes/${node}/proxy/stats/summary`])) as {
+      pods: Array<{ podRef: { name: string; namespace: string }; containers?: Array<{ name: string; memory?: { workingSetBytes?: number } }> }>;
+    };
+    const requests = readProfiles().lite!.requests ?? {};
+    const limits: Record<string, number> = {};
+    for (const [name, namespace, container] of [['istiod', 'istio-system', 'discovery'], ['jaeger', 'observability', 'jaeger'], ['prometheus', 'observability', 'prometheus']] as const) {
+      const pod = summary.pods.find((p) => p.podRef.namespace === namespace && p.podRef.name.startsWith(`${name}-`));
+      const used = pod?.containers?.find((c) => c.name === container)?.memory?.workingSetBytes;
+      expect(used, `working set of ${namespace}/${name} in the kubelet's summary`).toBeGreaterThan(0);
+      const mib = Math.round(used! / 2 ** 20);
+      console.log(`[addons] ${name}: working set ${mib} MiB (lite requests ${requests[name]?.memory ?? '-'})`);
+      const spec = await kubectlJson<{ items: Array<{ spec: { containers: Array<{ name: string; resources?: { limits?: { memory?: string } } }> } }> }>(kube, ['-n', namespace, 'get', 'pods', '-l', `app=${name}`]);
+      const limit = spec.items[0]?.spec.containers.find((c) => c.name === container)?.resources?.limits?.memory;
+      limits[name] = limit ? Number.parseInt(limit, 10) * (limit.endsWith('Gi') ? 1024 : 1) : Infinity;
+      expect(mib, `${name} below its memory limit ${limit}`).toBeLessThan(limits[name]!);
+    }
+  });
 });
