@@ -84,11 +84,11 @@ const list = (value: unknown): Obj[] => (Array.isArray(value) ? (value as Obj[])
 
 /**
  * ConfigMaps observability/Tiltfile generates for an add-on, as written there:
- * `_addon('<tool>', [('<configmap>', ['<tool>/<file>', ...])])`. Keys are file names.
+ * `_addon('<tool>', [('<configmap>', ['<tool>/<file>', ...])], <requests>)`. Keys are file names.
  */
 export function generatedConfigMaps(tool: Addon): Map<string, Record<string, string>> {
   const tiltfile = readFileSync(path.join(repoRoot, 'observability', 'Tiltfile'), 'utf8');
-  const call = new RegExp(`_addon\\('${tool}',\\s*\\[((?:\\('[^']+',\\s*\\[[^\\]]*\\]\\),?\\s*)*)\\]\\)`).exec(tiltfile);
+  const call = new RegExp(`_addon\\('${tool}',\\s*\\[((?:\\('[^']+',\\s*\\[[^\\]]*\\]\\),?\\s*)*)\\](?:,[^\\n]*)?\\)`).exec(tiltfile);
   if (!call?.[1]) throw new Error(`observability/Tiltfile has no _addon('${tool}', [...]) call`);
   const maps = new Map<string, Record<string, string>>();
   for (const entry of call[1].matchAll(/\('([^']+)',\s*\[([^\]]*)\]\)/g)) {
