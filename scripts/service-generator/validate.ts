@@ -103,8 +103,8 @@ export function validateRequest(root: string, request: NewServiceRequest, servic
   }
   for (const [flag, targets] of [['--calls', request.calls], ['--called-by', request.calledBy]] as const) {
     for (const target of targets) {
-      if (!known.has(target)) problems.push(`${flag} ${target}: no such service (known: ${[...known].join(', ')})`);
       if (target === name) problems.push(`${flag} ${target}: a service cannot call itself`);
+      else if (!known.has(target)) problems.push(`${flag} ${target}: no such service (known: ${[...known].join(', ')})`);
     }
     if (new Set(targets).size !== targets.length) problems.push(`${flag} names a service twice`);
   }
