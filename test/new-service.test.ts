@@ -9,7 +9,17 @@ import { execFile, type ExecFileException } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jaegerTrace, startJaeger, type JaegerTrace, type RunningJaeger } from './support/observability';
+import {
+  derivePrometheusConfig,
+  jaegerTrace,
+  podTarget,
+  promQuery,
+  startJaeger,
+  startPrometheus,
+  type JaegerTrace,
+  type RunningJaeger,
+  type RunningTool,
+} from './support/observability';
 import { waitFor } from './support/ports';
 import { copyRepository, type RepoCopy } from './support/repo-copy';
 import { startService, stopAllServices } from './support/services';
@@ -194,8 +204,11 @@ describe('a generated service is a first-class member of the mesh', () => {
 
   describe('under npm run dev, with the same telemetry as the other services', () => {
     let jaeger: RunningJaeger;
+    let prometheus: RunningTool | undefined;
+    let greeterMetricsUrl = '';
     afterAll(async () => {
       await stopAllServices();
+      await prometheus?.stop();
       await jaeger?.stop();
     });
 
@@ -233,7 +246,33 @@ describe('a generated service is a first-class member of the mesh', () => {
 
       const metrics = await (await fetch(greeter.metricsUrl)).text();
       expect(metrics).toMatch(/http_server_request_duration_seconds_count\{method="GET",route="\/hello",status_code="200"\} 1/);
+      greeterMetricsUrl = greeter.metricsUrl;
     }, 180_000);
+
+    it("real Prometheus, on the unchanged scrape config, labels its series service=greeter, which the Grafana dashboard's service variable lists", async () => {
+      expect(copy.status()).not.toMatch(/observability\//);
+      // Its pod as Kubernetes pod discovery presents it: the scrape job keeps the port named http-metrics.
+      const pod = podTarget({
+        address: new URL(greeterMetricsUrl).host,
+        namespace: 'meshloop',
+        name: `${NAME}-7d9f8b6c5-q2w4e`,
+        labels: { app: NAME, version: 'v1' },
+        container: NAME,
+        portName: 'http-metrics',
+      });
+      prometheus = await startPrometheus(derivePrometheusConfig({ scrapeInterval: '1s', dropJobsWithoutTargets: true, targets: { 'meshloop-services': [pod] } }).yaml);
+      await waitFor('its RED histogram in Prometheus', async () => {
+        const series = await promQuery(prometheus!.url, `http_server_request_duration_seconds_count{service="${NAME}",route="/hello"}`);
+        return series.length > 0 ? true : undefined;
+      }, 30_000, 250);
+      // The dashboard's variable query, run the way Grafana's Prometheus data source runs label_values(metric, label).
+      const dashboard = JSON.parse(read('observability/grafana/dashboards/service-red.json')) as { templating: { list: Array<{ name: string; query: { query: string } }> } };
+      const query = dashboard.templating.list.find((v) => v.name === 'service')?.query.query;
+      const [, metric, label] = /^label_values\((\w+), (\w+)\)$/.exec(query ?? '') ?? [];
+      expect(metric, `service variable query ${query}`).toBeDefined();
+      const values = (await (await fetch(`${prometheus.url}/api/v1/label/${label}/values?match[]=${metric}`)).json()) as { data: string[] };
+      expect(values.data).toContain(NAME);
+    }, 120_000);
   });
 
   it('remove-service restores the copy byte for byte (sources, manifests, mesh, package.json, the lock, the caller)', async () => {
