@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { conflicts, dryRunReport, writeChanges } from './apply';
-import { buildPlan, examplePathOf, type FileChange } from './plan';
+import { buildPlan, examplePathOf, retargetScripts, type FileChange } from './plan';
 import { planRemoval } from './remove';
 import { parseNewServiceArgs, pickPorts, UsageError, validateRequest, type NewServiceRequest } from './validate';
 import { readMeshServices } from './workspace';
@@ -86,6 +86,14 @@ describe('plan', () => {
     expect(pkg).toMatchObject({ name: '@meshloop/greeter', private: true, meshloop: { port: 8082, metricsPort: 9466, debugPort: 9231, calls: ['business-logic'] } });
     expect((pkg.scripts as Record<string, string>).dev).toMatch(/^tsx watch /);
     expect((pkg.scripts as Record<string, string>).build).toBe('tsc -b');
+  });
+
+  it("moves the template's own port numbers in its scripts to the new service's (an inspector default, say)", () => {
+    const scripts = { dev: 'tsx watch --inspect=127.0.0.1:${DEBUG_PORT:-9229} src/server.ts', start: 'node dist/server.js --metrics 9464 --retries 3 --x 92290' };
+    expect(retargetScripts(scripts, { port: 8080, metricsPort: 9464, debugPort: 9229 }, { port: 8082, metricsPort: 9466, debugPort: 9231 })).toEqual({
+      dev: 'tsx watch --inspect=127.0.0.1:${DEBUG_PORT:-9231} src/server.ts',
+      start: 'node dist/server.js --metrics 9466 --retries 3 --x 92290',
+    });
   });
 
   it('the mesh file allows exactly the callers, adds the allow rule at the callee, the PERMISSIVE metrics port, a NetworkPolicy and routes', () => {

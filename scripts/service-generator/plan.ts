@@ -55,6 +55,21 @@ export function examplePathOf(root: string, callee: MeshService): string {
   return match?.[1] ?? EXAMPLE_PATH;
 }
 
+/**
+ * The template's scripts for the new service: a port number of the template's "meshloop"
+ * block in a script (e.g. an inspector default `${DEBUG_PORT:-9229}`) becomes the new
+ * service's, so two services started by hand never collide.
+ */
+export function retargetScripts(
+  scripts: Record<string, string>,
+  from: Partial<Record<'port' | 'metricsPort' | 'debugPort', number>>,
+  to: Record<'port' | 'metricsPort' | 'debugPort', number>,
+): Record<string, string> {
+  const swaps = (['port', 'metricsPort', 'debugPort'] as const).flatMap((key) => (from[key] === undefined ? [] : [[String(from[key]), String(to[key])] as const]));
+  const retarget = (script: string) => script.replace(/\b\d{2,5}\b/g, (token) => swaps.find(([old]) => old === token)?.[1] ?? token);
+  return Object.fromEntries(Object.entries(scripts).map(([name, script]) => [name, retarget(script)]));
+}
+
 export function buildPlan(root: string, request: NewServiceRequest, services: MeshService[]): Plan {
   const { name } = request;
   const byName = (n: string) => services.find((s) => s.name === n)!;
@@ -72,7 +87,7 @@ export function buildPlan(root: string, request: NewServiceRequest, services: Me
     main: './dist/server.js',
     // The template service's scripts (dev, start, and whatever later changes add), except
     // its build, which also copies the frontend's landing page.
-    scripts: { ...template.scripts, build: 'tsc -b' },
+    scripts: { ...retargetScripts(template.scripts ?? {}, template.meshloop ?? {}, ports), build: 'tsc -b' },
     devDependencies: { ...template.devDependencies },
     meshloop: { ...ports, calls: request.calls },
   };
