@@ -26,10 +26,11 @@ describe('a generated service in the real cluster', () => {
   let tilt: ClusterTiltEnv;
   let tiltfile = '';
   const figures: Record<string, number> = {};
-  const tiltCli = async (args: string[], timeoutMs: number) => {
-    const [command, ...rest] = args;
-    return runTilt([command!, '--port', String(await freePort()), '-f', tiltfile, ...rest], tilt.env, timeoutMs);
-  };
+  let downDone = false;
+  // --port goes right after `ci` (`tilt down` has none); -f: the copy's Tiltfile, so Tilt works in the copy.
+  const tiltCi = async (resources: string[], timeoutMs: number) =>
+    runTilt(['ci', '--port', String(await freePort()), '-f', tiltfile, '--', ...resources], tilt.env, timeoutMs);
+  const tiltDown = (resources: string[], timeoutMs: number) => runTilt(['down', '-f', tiltfile, '--', ...resources], tilt.env, timeoutMs);
 
   beforeAll(async () => {
     copy = copyRepository();
@@ -41,10 +42,9 @@ describe('a generated service in the real cluster', () => {
   });
 
   afterAll(async () => {
-    if (tilt && copy) {
-      const t0 = Date.now();
-      const down = await tiltCli(['down', '--', ...RESOURCES], 10 * 60_000);
-      figures.tiltDownMs = Date.now() - t0;
+    if (tilt && copy && !downDone) {
+      // A failed test left the resources deployed: clean up for the next file of the tier.
+      const down = await tiltDown(RESOURCES, 10 * 60_000);
       if (down.code !== 0) console.error(`tilt down failed: ${down.stdout}${down.stderr}`);
     }
     console.log(`[cluster new-service] figures: ${JSON.stringify(figures)}`);
@@ -54,7 +54,7 @@ describe('a generated service in the real cluster', () => {
 
   it('tilt ci builds and deploys it next to the others until all workloads are healthy', async () => {
     const t0 = Date.now();
-    const ci = await tiltCli(['ci', '--', ...RESOURCES], 25 * 60_000);
+    const ci = await tiltCi(RESOURCES, 25 * 60_000);
     figures.tiltCiMs = Date.now() - t0;
     const output = ci.stdout + ci.stderr;
     expect(ci.code, `tilt ci failed${missingWebAssetsHint(output)}\n${output.slice(-6000)}`).toBe(0);
@@ -100,4 +100,16 @@ describe('a generated service in the real cluster', () => {
     expect(body.service).toBe(NAME);
     expect(body.downstream['business-logic']).toMatchObject({ service: 'business-logic', traceId: body.traceId });
   }, 90_000);
+
+  it('tilt down removes it with the rest: no greeter Deployment, Service or ServiceAccount is left', async () => {
+    const t0 = Date.now();
+    const down = await tiltDown(RESOURCES, 10 * 60_000);
+    figures.tiltDownMs = Date.now() - t0;
+    downDone = true;
+    expect(down.code, down.stdout + down.stderr).toBe(0);
+    const left = await kubectlJson<{ items: Array<{ kind: string; metadata: { name: string } }> }>(kube, [
+      'get', 'deployments,services,serviceaccounts', '-A', '-l', `app=${NAME}`,
+    ]);
+    expect(left.items.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+  }, 11 * 60_000);
 });
