@@ -27,8 +27,10 @@ import {
   type Stage,
 } from './support/dockerfile';
 import { repoRoot } from './support/tools';
+import { serviceNames } from './support/workspaces';
 
-const services = ['frontend', 'business-logic'];
+// Every mesh service of the workspaces (a generated one too, in the generator's end-to-end test).
+const services = serviceNames();
 const stages = readStages();
 const ignore = readDockerignore();
 

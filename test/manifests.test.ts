@@ -32,14 +32,15 @@ import {
 import { istioctl, scratchFile } from './support/istioctl';
 import { type KubeObject, loadManifests, loadYamlDocuments, ofKind } from './support/manifests';
 import { repoRoot, toolPath } from './support/tools';
+import { calleeUrlVariables, meshService, meshServices, serviceNames } from './support/workspaces';
 
 const manifests = loadManifests(['k8s', 'istio'], ['istio/install']);
 const objects = manifests.map((m) => m.object);
 const iopDocs = loadYamlDocuments('istio/install/istio-config.yaml');
 const iop = iopDocs[0] as IstioOperatorDoc;
 const ctlptl = loadYamlDocuments('ctlptl.yaml') as Parameters<typeof checkCtlptl>[0];
-/** Images Tilt builds from services/Dockerfile and live-updates (docs/cluster-layout.md). */
-const serviceImages = ['frontend', 'business-logic'];
+/** Images Tilt builds from services/Dockerfile and live-updates: one per mesh service of the workspaces. */
+const serviceImages = serviceNames();
 /** The services drain and exit within 4 s of SIGTERM (ARCHITECTURE.md, decision 6). */
 const shutdownSeconds = 4;
 
@@ -175,7 +176,8 @@ describe('workloads (k8s/)', () => {
   });
 
   test('container env uses only variables of docs/service-contract.md, consistent with ports, labels and the Downward API', () => {
-    const contract = contractEnvNames();
+    // <CALLEE>_URL of each service (docs/service-contract.md): a generated service's callers get one.
+    const contract = new Set([...contractEnvNames(), ...calleeUrlVariables()]);
     expect(contract).toContain('OTEL_RESOURCE_ATTRIBUTES');
     expect(checkEnv(objects, contract)).toEqual([]);
     const unknown = mutated('Deployment', 'frontend', (d) => {
@@ -200,6 +202,16 @@ describe('workloads (k8s/)', () => {
     const frontend = ofKind<IDeployment>(objects, 'Deployment').find((d) => d.metadata.name === 'frontend');
     const url = frontend?.spec?.template.spec?.containers[0]?.env?.find((v) => v.name === 'BUSINESS_LOGIC_URL')?.value;
     expect(url).toBe('http://business-logic.meshloop.svc.cluster.local:8081');
+  });
+
+  test.each(serviceNames())('%s reaches every service its package.json "meshloop" calls names through that Service', (name) => {
+    const { calls } = meshService(name);
+    const deployment = ofKind<IDeployment>(objects, 'Deployment').find((d) => d.metadata.name === name);
+    const env = deployment?.spec?.template.spec?.containers[0]?.env ?? [];
+    for (const callee of calls) {
+      const variable = `${callee.toUpperCase().replace(/-/g, '_')}_URL`;
+      expect(env.find((v) => v.name === variable)?.value, `${name}: ${variable}`).toBe(`http://${callee}.meshloop.svc.cluster.local:${meshService(callee).port}`);
+    }
   });
 
   test('the kubelet waits longer than the services\' 4 s graceful shutdown', () => {
@@ -243,7 +255,7 @@ describe('mesh (istio/)', () => {
   test('mTLS is STRICT mesh-wide, PERMISSIVE only on exactly the services\' http-metrics ports', () => {
     expect(checkPeerAuthentication(objects)).toEqual([]);
     const permissive = ofKind<IPeerAuthentication>(objects, 'PeerAuthentication').flatMap((p) => Object.keys(p.spec?.portLevelMtls ?? {}));
-    expect(permissive.sort()).toEqual(['9464', '9465']);
+    expect(permissive.sort()).toEqual(meshServices().map((s) => String(s.metricsPort)).sort());
     const wrongPort = mutated('PeerAuthentication', 'frontend-metrics', (p) => {
       (p as KubeObject & IPeerAuthentication).spec!.portLevelMtls = { 8080: { mode: 'PERMISSIVE' } };
     });

@@ -19,6 +19,7 @@ import {
 } from './support/manifest-checks';
 import { ofKind, type KubeObject } from './support/manifests';
 import { clusterObjects, mutatedCopy } from './support/mesh';
+import { meshServices } from './support/workspaces';
 
 const { app, all, iop } = clusterObjects();
 
@@ -33,13 +34,14 @@ const accountOf = (name: string, namespace: string) => deployment(name, namespac
 
 // The callers that exist in this cluster, with their mTLS identity (undefined: no sidecar, plaintext).
 const gatewayAccount = gatewayServiceAccounts(iop)[0]!.split('/')[1]!;
-const callers = {
+// Every mesh service of the workspaces calls with its ServiceAccount (a generated one too).
+const services = meshServices();
+const callers: Record<string, string | undefined> = {
   'ingress gateway': principalOf('istio-system', gatewayAccount),
-  frontend: principalOf('meshloop', accountOf('frontend', 'meshloop')),
-  'business-logic': principalOf('meshloop', accountOf('business-logic', 'meshloop')),
+  ...Object.fromEntries(services.map((s) => [s.name, principalOf('meshloop', accountOf(s.name, 'meshloop'))])),
   'Prometheus (no sidecar)': undefined,
-} as const;
-type Caller = keyof typeof callers;
+};
+type Caller = string;
 
 const namespaceLabels = (name: string) => ({
   'kubernetes.io/metadata.name': name,
@@ -48,8 +50,7 @@ const namespaceLabels = (name: string) => ({
 const peer = (name: string, namespace: string): NetworkPeer => ({ namespace, namespaceLabels: namespaceLabels(namespace), podLabels: podLabels(name, namespace) });
 const prometheusPeer = peer('prometheus', 'observability');
 const otherPeers: NetworkPeer[] = [
-  peer('frontend', 'meshloop'),
-  peer('business-logic', 'meshloop'),
+  ...services.map((s) => peer(s.name, 'meshloop')),
   peer('grafana', 'observability'),
   peer('kiali', 'observability'),
   peer('jaeger', 'observability'),
@@ -78,8 +79,10 @@ describe('authorization (istio/mesh/authorization.yaml)', () => {
     const principals = ofKind<IAuthorizationPolicy>(app, 'AuthorizationPolicy').flatMap((p) =>
       (p.spec?.rules ?? []).flatMap((r) => (r.from ?? []).flatMap((f) => f.source?.principals ?? [])),
     );
+    // Exactly the identities that call something: the gateway, every service whose "meshloop" calls is not empty, Prometheus.
+    const callingServices = services.filter((s) => s.calls.length > 0).map((s) => callers[s.name]);
     expect(new Set(principals)).toEqual(
-      new Set([callers['ingress gateway'], callers.frontend, principalOf('observability', accountOf('prometheus', 'observability'))]),
+      new Set([callers['ingress gateway'], ...callingServices, principalOf('observability', accountOf('prometheus', 'observability'))]),
     );
   });
 
@@ -106,11 +109,28 @@ describe('authorization (istio/mesh/authorization.yaml)', () => {
     expect(authorizationAllows(app, { principal, namespace: 'meshloop', podLabels: podLabels(workload), port })).toBe(verdict === 'allowed');
   });
 
+  // The same table for every service of the workspaces, derived from their "meshloop" calls:
+  // a service's HTTP port admits exactly its callers (the gateway: the frontend only), its
+  // metrics port exactly Prometheus.
+  const derived = services.flatMap((target) =>
+    Object.keys(callers).flatMap((caller): Array<[Caller, string, number, 'allowed' | 'denied']> => {
+      const calls = services.find((s) => s.name === caller)?.calls.includes(target.name) ?? false;
+      const app = calls || (caller === 'ingress gateway' && target.name === 'frontend');
+      return [
+        [caller, target.name, target.port, app ? 'allowed' : 'denied'],
+        [caller, target.name, target.metricsPort, caller === 'Prometheus (no sidecar)' ? 'allowed' : 'denied'],
+      ];
+    }),
+  );
+  test.each(derived)('from the workspaces: %s -> %s:%i is %s', (caller, workload, port, verdict) => {
+    expect(authorizationAllows(app, { principal: callers[caller], namespace: 'meshloop', podLabels: podLabels(workload), port })).toBe(verdict === 'allowed');
+  });
+
   test('plaintext reaches only the metrics ports: the app ports are STRICT mTLS, so a caller without a sidecar never gets to authorization', () => {
     expect(checkPeerAuthentication(app)).toEqual([]);
     // With STRICT on 8080/8081, a plaintext request is refused by the TLS handshake itself;
     // authorization.yaml would refuse it too (no principal), so both layers agree.
-    for (const [workload, port] of [['frontend', 8080], ['business-logic', 8081]] as const) {
+    for (const { name: workload, port } of services) {
       expect(authorizationAllows(app, { principal: undefined, namespace: 'meshloop', podLabels: podLabels(workload), port })).toBe(false);
     }
   });
@@ -152,9 +172,10 @@ describe('egress and exposure', () => {
   test('REGISTRY_ONLY egress with no ServiceEntry: everything the mesh workloads call is an in-cluster Service', () => {
     const { problems, endpoints } = checkEgressTargets(all, iop);
     expect(problems).toEqual([]);
+    const callees = services.filter((s) => services.some((caller) => caller.calls.includes(s.name)));
     expect(new Set(endpoints)).toEqual(
       new Set([
-        'business-logic.meshloop.svc.cluster.local:8081',
+        ...callees.map((s) => `${s.name}.meshloop.svc.cluster.local:${s.port}`),
         'jaeger.observability.svc.cluster.local:9411',
         'loki.observability.svc.cluster.local:3100',
       ]),

@@ -3,12 +3,13 @@
 // unreachable. What needs a running cluster (image builds, applies, pod
 // readiness, the istio apply/delete commands, live update in a pod) cannot be
 // evaluated here; everything Tilt decides from the Tiltfile alone is asserted.
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from './support/tools';
+import { meshService, serviceNames } from './support/workspaces';
 import {
   CLUSTER_TOOLS,
   fakeClusterTools,
@@ -21,7 +22,8 @@ import {
   type TiltfileResult,
 } from './support/tilt';
 
-const SERVICES = ['frontend', 'business-logic'] as const;
+// Every mesh service of the workspaces (a generated one too, in the generator's end-to-end test).
+const SERVICES = serviceNames();
 const LABELS = ['cluster', 'mesh', 'observability', 'services', 'traffic'];
 const OBSERVABILITY_FORWARDS: Record<string, string> = {
   jaeger: '16686:16686',
@@ -138,9 +140,11 @@ describe('Tiltfile, cluster mode (tilt alpha tiltfile-result)', () => {
     const mesh = result.resource('mesh-config');
     expect(mesh.kind).toBe('k8s');
     expect(mesh.resourceDeps.sort()).toEqual(['istio', 'namespace', 'tls-cert']);
-    const files = ['gateway', 'frontend-routes', 'business-logic-routes', 'peer-authentication', 'authorization', 'network-policy', 'telemetry'].map(
-      (f) => `istio/mesh/${f}.yaml`,
-    );
+    const files = readdirSync(path.join(repoRoot, 'istio', 'mesh'))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => `istio/mesh/${f}`);
+    const shared = ['gateway', 'frontend-routes', 'business-logic-routes', 'peer-authentication', 'authorization', 'network-policy', 'telemetry'];
+    expect(files).toEqual(expect.arrayContaining(shared.map((f) => `istio/mesh/${f}.yaml`)));
     const expected = files.flatMap((f) => objectIds(read(f))).sort();
     expect(expected.length).toBeGreaterThanOrEqual(6);
     expect(objectIds(mesh.yaml)).toEqual(expected);
@@ -156,9 +160,9 @@ describe('Tiltfile, cluster mode (tilt alpha tiltfile-result)', () => {
       expect(image.context).toBe('.');
       expect(image.target).toBe('dev');
       expect(image.buildArgs).toEqual({ SERVICE: name });
-      const other = SERVICES.find((s) => s !== name)!;
+      const others = SERVICES.filter((s) => s !== name).map((s) => `services/${s}/package.json`);
       expect(image.only.sort()).toEqual(
-        ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'services/service-runtime', `services/${name}`, `services/${other}/package.json`].sort(),
+        ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'services/service-runtime', `services/${name}`, ...others].sort(),
       );
       for (const p of image.only) expect(existsSync(path.join(repoRoot, p)), `only= path ${p} exists`).toBe(true);
     });
@@ -441,8 +445,8 @@ describe('Tiltfile, local mode (-- --local)', () => {
     }
   });
 
-  it('has only the two services as local processes: no images, no Kubernetes objects, no cluster', () => {
-    expect(result.resources.map((r) => r.name).sort()).toEqual(['business-logic', 'frontend']);
+  it('has only the mesh services of the workspaces as local processes: no images, no Kubernetes objects, no cluster', () => {
+    expect(result.resources.map((r) => r.name).sort()).toEqual([...SERVICES].sort());
     for (const r of result.resources) {
       expect(r.kind).toBe('local_resource');
       expect(r.images).toEqual([]);
@@ -451,10 +455,15 @@ describe('Tiltfile, local mode (-- --local)', () => {
     }
   });
 
-  it.each([
-    ['frontend', 18080, 19464],
-    ['business-logic', 18081, 19465],
-  ])('serves %s with its dev script on the configured ports, ready when /readyz answers', (name, port, metricsPort) => {
+  /** The local port of a service: its MESHLOOP_<NAME>_PORT above, else its package.json "meshloop" block. */
+  const localPorts = (name: string): [number, number] => {
+    const prefix = `MESHLOOP_${name.toUpperCase().replace(/-/g, '_')}_`;
+    const meta = meshService(name);
+    const fromEnv = (suffix: string) => (env as Record<string, string | undefined>)[prefix + suffix];
+    return [Number(fromEnv('PORT') ?? meta.port), Number(fromEnv('METRICS_PORT') ?? meta.metricsPort)];
+  };
+
+  it.each(SERVICES.map((name) => [name, ...localPorts(name)] as const))('serves %s with its dev script on the configured ports, ready when /readyz answers', (name, port, metricsPort) => {
     const r = result.resource(name);
     expect(r.serveCmd).toEqual(['sh', '-c', `npm run dev -w @meshloop/${name}`]);
     expect(r.serveDir).toBe(repoRoot);
@@ -469,8 +478,16 @@ describe('Tiltfile, local mode (-- --local)', () => {
   it('points the frontend at the local business-logic and starts it after', () => {
     const frontend = result.resource('frontend');
     expect(frontend.serveEnv?.BUSINESS_LOGIC_URL).toBe('http://localhost:18081');
-    expect(frontend.resourceDeps).toEqual(['business-logic']);
-    expect(result.resource('business-logic').resourceDeps).toEqual([]);
+    expect(frontend.resourceDeps).toContain('business-logic');
+  });
+
+  it.each(SERVICES)('starts %s after the services it calls and passes it their local URLs (its "meshloop" calls)', (name) => {
+    const { calls } = meshService(name);
+    expect(result.resource(name).resourceDeps).toEqual(calls);
+    for (const callee of calls) {
+      const variable = `${callee.toUpperCase().replace(/-/g, '_')}_URL`;
+      expect(result.resource(name).serveEnv?.[variable]).toBe(`http://localhost:${localPorts(callee)[0]}`);
+    }
   });
 
   it('passes telemetry endpoints on only when they are set', () => {
