@@ -38,9 +38,11 @@ describe('npm run bench -- --quick', () => {
       expectRow(new RegExp(`^Production dependencies of ${name}`));
     }
     expectRow(/^Throughput ratio/);
-    expectRow(/^Cluster CPU requests/);
-    expectRow(/^Cluster memory requests/);
-    expectRow(/^Cluster memory limits/);
+    for (const profile of ['full', 'lite']) {
+      expectRow(new RegExp(`^Cluster CPU requests, profile ${profile}`));
+      expectRow(new RegExp(`^Cluster memory requests, profile ${profile}`));
+      expectRow(new RegExp(`^Cluster memory limits, profile ${profile}`));
+    }
     expectRow(/^Image build, business-logic dev/);
     expectRow(/^Image size, frontend prod/);
     expectRow(/^In-container edit → served \(Tilt's tar sync via docker exec\), business-logic/);
@@ -50,7 +52,7 @@ describe('npm run bench -- --quick', () => {
       expect(row.value, row.figure).toMatch(/\d/);
       if (row.budget) expect(typeof row.pass, row.figure).toBe('boolean');
     }
-    // 8 of the host run, 3 of the container section (scripts/bench/container.ts).
-    expect(rows.filter((r) => r.budget).length).toBe(11);
+    // 5 of the host run, 3 footprint rows per profile, 3 of the container section (scripts/bench/container.ts).
+    expect(rows.filter((r) => r.budget).length).toBe(14);
   }, 600_000);
 });
