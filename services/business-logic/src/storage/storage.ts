@@ -61,7 +61,7 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 const RETRY_MIN_MS = 250;
-const RETRY_MAX_MS = 2000;
+const RETRY_MAX_MS = 1000;
 
 const INSERT = `INSERT INTO transformation_results
   (service_version, hostname, trace_id, requested_delay_ms, delay_ms, records, checksum)
