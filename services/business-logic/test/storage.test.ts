@@ -172,6 +172,36 @@ describe('business-logic storage (real PostgreSQL)', () => {
     expect((await get('/history?limit=1')).status).toBe(200);
   }, 60_000);
 
+  it('when a query outlives DB_QUERY_TIMEOUT_MS on the server, it answers 503 storage_timeout and storage stays ready', async () => {
+    const { get, storage } = await serve({ database: database({ queryTimeoutMs: 300 }) });
+    const pool = storage.pool as Pool;
+    // Lock the table so the INSERT of /slow waits past statement_timeout.
+    const locker = await pool.connect();
+    await locker.query('BEGIN; LOCK TABLE transformation_results IN ACCESS EXCLUSIVE MODE');
+    try {
+      const started = performance.now();
+      const { status, body } = await get('/slow?delayMs=0');
+      expect(performance.now() - started).toBeLessThan(3000);
+      expect(status).toBe(503);
+      expect(body).toMatchObject({ error: 'storage_timeout' });
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+    }
+    await waitFor('storage ready again', () => (storage.state === 'ready' ? true : undefined), 10_000, 50);
+    expect((await get('/history?limit=1')).status).toBe(200);
+  });
+
+  it('when the password is wrong, storage stays unavailable (503) and /fast still answers', async () => {
+    const wrong = new URL(pg.url);
+    wrong.password = 'not-the-password';
+    const { get, storage } = await serve({ database: database({ url: wrong.toString() }), waitReady: false });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(storage.state).not.toBe('ready');
+    expect((await get('/history')).status).toBe(503);
+    expect((await get('/fast')).status).toBe(200);
+  });
+
   it('when more requests wait than DB_POOL_MAX_WAITING allows, the extra ones get 503 storage_busy at once', async () => {
     const { get, storage } = await serve({ database: database({ poolMax: 1, poolMaxWaiting: 1 }) });
     const pool = storage.pool as Pool;

@@ -109,8 +109,10 @@ export class PostgresStorage implements Storage {
       max: config.poolMax,
       connectionTimeoutMillis: config.connectTimeoutMs,
       idleTimeoutMillis: 10_000,
-      query_timeout: config.queryTimeoutMs,
+      // The server cancels a slow statement (503 storage_timeout, server fine); the
+      // client gives up a second later only if the server stopped answering at all.
       statement_timeout: config.queryTimeoutMs,
+      query_timeout: config.queryTimeoutMs + 1000,
       application_name: applicationName,
     });
     // An idle client whose server went away emits here; unhandled, it would crash the process.
@@ -178,6 +180,10 @@ export class PostgresStorage implements Storage {
     try {
       return await this.pool.query<R>(text, values);
     } catch (error) {
+      // statement_timeout: the server is up, this query was too slow.
+      if ((error as { code?: unknown }).code === '57014') {
+        throw new HttpError(503, 'storage_timeout', 'storage timeout: the query took longer than DB_QUERY_TIMEOUT_MS');
+      }
       if (!isConnectionError(error)) throw error;
       this.markUnavailable(error);
       throw new HttpError(503, 'storage_unavailable', 'storage unavailable: PostgreSQL cannot be reached; reconnecting in the background');
@@ -194,7 +200,9 @@ export class PostgresStorage implements Storage {
   private reportOutage(error: unknown): void {
     if (this.outageReported) return;
     this.outageReported = true;
-    this.logger.warn({ err: error }, 'storage unavailable: PostgreSQL cannot be reached; reconnecting in the background');
+    if (isConnectionError(error)) this.logger.warn({ err: error }, 'storage unavailable: PostgreSQL cannot be reached; reconnecting in the background');
+    // Not the network: a wrong password, a refused or edited migration... retried all the same.
+    else this.logger.error({ err: error }, 'storage unavailable: PostgreSQL refused the connection or a migration; retrying in the background');
   }
 
   private scheduleCheck(): void {
@@ -224,8 +232,7 @@ export class PostgresStorage implements Storage {
       this.outageReported = false;
       this.retryDelayMs = RETRY_MIN_MS;
     } catch (error) {
-      if (!isConnectionError(error)) this.logger.error({ err: error }, 'storage: migrations failed; retrying');
-      else this.reportOutage(error);
+      this.reportOutage(error);
       if (this.current === 'ready') this.current = 'unavailable';
       this.checking = false;
       this.scheduleCheck();
