@@ -124,6 +124,9 @@ describe('local mode with real Tilt and the machine\'s PostgreSQL (tilt up -- --
       await Promise.race([tiltExited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
     }
     await waitFor('Tilt\'s processes to exit', () => (ownProcesses().length === 0 ? true : undefined), 30_000, 250);
+    // postgres rewrites its own environ (process titles), so it is not among ownProcesses:
+    // a clean shutdown removes its pid file.
+    await waitFor('the local postgres to stop', () => (existsSync(path.join(dir, 'postgres', 'data', 'postmaster.pid')) ? undefined : true), 30_000, 250);
   }
 
   beforeAll(async () => {
@@ -160,6 +163,19 @@ describe('local mode with real Tilt and the machine\'s PostgreSQL (tilt up -- --
       if (stopped === 'timeout') tilt.kill('SIGKILL');
     }
     for (const pid of ownProcesses()) process.kill(pid, 'SIGKILL');
+    // The local postgres this test's Tilt started, if it outlived Tilt (found by its pid file).
+    const pidFile = path.join(dir, 'postgres', 'data', 'postmaster.pid');
+    if (dir && existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+      if (pid > 0) {
+        try {
+          process.kill(pid, 'SIGINT');
+          await waitFor('the local postgres to stop', () => (existsSync(pidFile) ? undefined : true), 20_000, 200);
+        } catch {
+          // already gone
+        }
+      }
+    }
     rmSync(path.join(os.tmpdir(), `meshloop-kubeconfig-${RUN_ID}`), { force: true });
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);

@@ -37,12 +37,15 @@ password() {
 }
 
 # As root: run as the postgres user, which must own the data directory.
+# `as_owner exec cmd...` replaces the calling (sub)shell with cmd.
 as_owner() {
   if [ "$(id -u)" -eq 0 ]; then
     id postgres >/dev/null 2>&1 || { say "running as root needs a 'postgres' user (postgres refuses root)"; exit 1; }
     chown -R postgres: "$dir"
+    if [ "$1" = exec ]; then shift; exec setpriv --reuid=postgres --regid="$(id -g postgres)" --init-groups -- "$@"; fi
     setpriv --reuid=postgres --regid="$(id -g postgres)" --init-groups -- "$@"
   else
+    if [ "$1" = exec ]; then shift; exec "$@"; fi
     "$@"
   fi
 }
@@ -59,10 +62,18 @@ serve() {
     rm -f "$dir/pwfile"
     as_owner "$bin/postgres" --single -D "$dir/data" postgres <<<'CREATE DATABASE meshloop;' >/dev/null
   fi
-  say "postgres $("$bin/postgres" --version | awk '{print $NF}') on 127.0.0.1:$port, data in $dir/data"
+  # A restart right after a stop: the previous server may still be finishing its shutdown.
+  if [ -s "$dir/data/postmaster.pid" ]; then
+    local old i
+    old=$(head -n 1 "$dir/data/postmaster.pid")
+    for i in $(seq 150); do kill -0 "$old" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$old" 2>/dev/null; then say "another postgres (pid $old) still runs on $dir/data: stop it first"; exit 1; fi
+  fi
+  say "postgres $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port, data in $dir/data"
   # Tilt stops a serve_cmd with SIGTERM, which is postgres' "smart" shutdown (waits for every
   # client to leave); SIGINT is the fast one.
-  as_owner "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 &
+  # exec: $! must be postgres itself (a background subshell ignores SIGINT).
+  (as_owner exec "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1) &
   local pid=$!
   trap 'kill -INT "$pid" 2>/dev/null || true' TERM INT
   wait "$pid" || true
