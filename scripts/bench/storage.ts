@@ -4,7 +4,8 @@
  * started in a temp dir (test/support/postgres.ts).
  *   1. latency added to /slow?delayMs=0 by the INSERT: storage on vs off, sequential requests
  *   2. the pool under 200 req/s of /slow?delayMs=0 (autocannon, fixed rate): latency, errors,
- *      most connections used and most requests waiting (sampled from the metrics port)
+ *      most connections used and most requests waiting (sampled from the metrics port), and
+ *      the same load with storage off
  *   3. recovery after a database restart: PostgreSQL killed, started again; time from
  *      "accepting connections" until /history answers 200 again, and the longest request meanwhile
  * Usage: npm run bench:storage   (prints a JSON summary)
@@ -67,6 +68,8 @@ async function main(): Promise<void> {
     const load = await autocannon({ url: `${on.url}/slow?delayMs=0`, connections: 50, overallRate: 200, duration: 15 });
     sampling = false;
     await sampler;
+    // The same load with storage off: what the process costs without the database.
+    const loadOff = await autocannon({ url: `${off.url}/slow?delayMs=0`, connections: 50, overallRate: 200, duration: 15 });
 
     // 3. Recovery after a restart under light load (10 req/s of /history).
     const longest = { ms: 0 };
@@ -109,6 +112,7 @@ async function main(): Promise<void> {
             maxConnectionsUsed: maxUsed,
             maxRequestsWaiting: maxPending,
             poolMax: 5,
+            storageOff: { rps: loadOff.requests.average, latencyMs: { p50: loadOff.latency.p50, p99: loadOff.latency.p99 } },
           },
           restart: { downForMs: 2000, recoveredAfterPostgresReadyMs: round(recoveredMs), longestRequestMs: round(longest.ms) },
         },
