@@ -11,6 +11,8 @@
 #                   for the real-cluster tier's node (scripts/tools/cluster.sh)
 #   kubernetes, etcd, coredns - built from tools/<name>/go.mod (scripts/tools/cluster.sh)
 #   istioctl, pilot-discovery - built from tools/istio/go.mod (scripts/tools/istio.sh)
+#   postgres      - Debian's postgresql package (apt); its binaries stay in
+#                   /usr/lib/postgresql/<major>/bin (tests start their own server in a temp dir)
 # A tool already on PATH is used as it is. Prints the tools it resolved.
 # Usage: scripts/ensure-tools.sh [tool...]  (default: tilt jaeger prometheus chromium)
 set -euo pipefail
@@ -77,6 +79,17 @@ build_tilt() {
   say "tilt: built ${version} in $((SECONDS - start)) s"
 }
 
+# Debian installs the server binaries under /usr/lib/postgresql/<major>/bin, off PATH.
+ensure_postgres() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$dir" ] || [ ! -x "$dir/postgres" ]; then
+    apt_install postgresql
+    dir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  fi
+  say "postgres: using $dir"
+}
+
 ensure() {
   case $1 in
     tilt) build_tilt ;;
@@ -90,6 +103,7 @@ ensure() {
     kubernetes|etcd|coredns|prometheus3|node-packages) . "$root/scripts/tools/cluster.sh"; ensure_cluster_tool "$1" ;;
     # istioctl and pilot-discovery (istiod) from the istio.io/istio module: scripts/tools/istio.sh
     istioctl|pilot-discovery) . "$root/scripts/tools/istio.sh"; ensure_istio_tool "$1" ;;
+    postgres) ensure_postgres ;;
     *) say "unknown tool $1"; exit 2 ;;
   esac
 }

@@ -11,6 +11,7 @@ describe('cluster footprint (everything the Tiltfile deploys)', () => {
         'meshloop/frontend',
         'meshloop/business-logic',
         'meshloop/business-logic-v2',
+        'meshloop/postgres',
         'observability/jaeger',
         'observability/prometheus',
         'observability/loki',

@@ -36,6 +36,9 @@ import { calleeUrlVariables, meshService, meshServices, serviceNames } from './s
 
 const manifests = loadManifests(['k8s', 'istio'], ['istio/install']);
 const objects = manifests.map((m) => m.object);
+/** The data add-on (k8s/postgres.yaml) is no service: it has its own checks below, not the service contract's. */
+const POSTGRES_FILE = 'k8s/postgres.yaml';
+const serviceObjects = manifests.filter((m) => m.file !== POSTGRES_FILE).map((m) => m.object);
 const iopDocs = loadYamlDocuments('istio/install/istio-config.yaml');
 const iop = iopDocs[0] as IstioOperatorDoc;
 const ctlptl = loadYamlDocuments('ctlptl.yaml') as Parameters<typeof checkCtlptl>[0];
@@ -46,7 +49,7 @@ const shutdownSeconds = 4;
 
 /** A deep copy of the objects with one changed by `mutate` (for the checks' negative cases). */
 function mutated(kind: string, name: string, mutate: (object: KubeObject) => void): KubeObject[] {
-  const copy = structuredClone(objects);
+  const copy = structuredClone(serviceObjects);
   const target = copy.find((o) => o.kind === kind && o.metadata.name === name);
   if (!target) throw new Error(`no ${kind} ${name} to mutate`);
   mutate(target);
@@ -67,6 +70,7 @@ describe('files and namespaces', () => {
       'k8s/frontend.yaml',
       'k8s/business-logic.yaml',
       'k8s/business-logic-v2.yaml',
+      'k8s/postgres.yaml',
       'istio/mesh/gateway.yaml',
       'istio/mesh/frontend-routes.yaml',
       'istio/mesh/business-logic-routes.yaml',
@@ -143,7 +147,7 @@ describe('workloads (k8s/)', () => {
   });
 
   test('every container has /livez and /readyz probes, cpu+memory requests and limits, and a hardened securityContext', () => {
-    expect(checkContainers(objects, { writableRootImages: serviceImages })).toEqual([]);
+    expect(checkContainers(serviceObjects, { writableRootImages: serviceImages })).toEqual([]);
     const loose = mutated('Deployment', 'frontend', (d) => {
       const c = deploymentOf(d);
       delete c.readinessProbe;
@@ -156,19 +160,19 @@ describe('workloads (k8s/)', () => {
       expect.stringContaining('allowPrivilegeEscalation'),
     ]);
     // Only the live-updated service images may keep a writable root filesystem.
-    expect(checkContainers(objects, { writableRootImages: [] })).toHaveLength(ofKind(objects, 'Deployment').length);
+    expect(checkContainers(serviceObjects, { writableRootImages: [] })).toHaveLength(ofKind(serviceObjects, 'Deployment').length);
   });
 
   test('service containers run as uid 1000, the node user of services/Dockerfile', () => {
     const dev = findStage(readStages(), 'dev');
     expect(dev && effectiveUser(dev)).toBe('node'); // uid 1000 in the node image
-    for (const d of ofKind<IDeployment>(objects, 'Deployment')) {
+    for (const d of ofKind<IDeployment>(serviceObjects, 'Deployment')) {
       expect(d.spec?.template.spec?.containers.map((c) => c.securityContext?.runAsUser)).toEqual([1000]);
     }
   });
 
   test('pods keep exemplars: no Istio metrics merging, the metrics port is annotated and exposed as http-metrics', () => {
-    expect(checkMetricsScraping(objects)).toEqual([]);
+    expect(checkMetricsScraping(serviceObjects)).toEqual([]);
     const merged = mutated('Deployment', 'frontend', (d) => {
       delete (d as KubeObject & IDeployment).spec!.template.metadata!.annotations!['prometheus.istio.io/merge-metrics'];
     });
@@ -179,7 +183,7 @@ describe('workloads (k8s/)', () => {
     // <CALLEE>_URL of each service (docs/service-contract.md): a generated service's callers get one.
     const contract = new Set([...contractEnvNames(), ...calleeUrlVariables()]);
     expect(contract).toContain('OTEL_RESOURCE_ATTRIBUTES');
-    expect(checkEnv(objects, contract)).toEqual([]);
+    expect(checkEnv(serviceObjects, contract)).toEqual([]);
     const unknown = mutated('Deployment', 'frontend', (d) => {
       deploymentOf(d).env!.push({ name: 'FRONTEND_COLOR', value: 'blue' });
     });
@@ -220,6 +224,76 @@ describe('workloads (k8s/)', () => {
       (d as KubeObject & IDeployment).spec!.template.spec!.terminationGracePeriodSeconds = 3;
     });
     expect(checkGracePeriod(short, shutdownSeconds)).toHaveLength(1);
+  });
+});
+
+describe('PostgreSQL (k8s/postgres.yaml)', () => {
+  const inFile = manifests.filter((m) => m.file === POSTGRES_FILE).map((m) => m.object);
+  const deployment = ofKind<IDeployment>(inFile, 'Deployment').find((d) => d.metadata.name === 'postgres');
+  const pod = deployment?.spec?.template.spec;
+  const container = pod?.containers.find((c) => c.name === 'postgres');
+
+  test('holds a ServiceAccount, a Service, a PersistentVolumeClaim and a one-replica Deployment, all named postgres(-data) in meshloop', () => {
+    expect(inFile.map((o) => `${o.kind}/${o.metadata.name}/${o.metadata.namespace}`).sort()).toEqual([
+      'Deployment/postgres/meshloop',
+      'PersistentVolumeClaim/postgres-data/meshloop',
+      'Service/postgres/meshloop',
+      'ServiceAccount/postgres/meshloop',
+    ]);
+    expect(deployment?.spec?.replicas).toBe(1);
+    // The old pod must let go of the ReadWriteOnce volume before the new one mounts it.
+    expect(deployment?.spec?.strategy?.type).toBe('Recreate');
+    expect(pod?.serviceAccountName).toBe('postgres');
+    expect(pod?.automountServiceAccountToken).toBe(false);
+  });
+
+  test('the Service port is named tcp-postgres (Istio: opaque TCP, istio_tcp_* metrics) and targets the container port 5432', () => {
+    const service = ofKind<KubeObject & { spec: { ports: Array<{ name: string; port: number; targetPort: string; appProtocol?: string }> } }>(inFile, 'Service')[0];
+    expect(service?.spec.ports).toEqual([{ name: 'tcp-postgres', port: 5432, targetPort: 'tcp-postgres', appProtocol: 'tcp' }]);
+    expect(container?.ports).toEqual([{ name: 'tcp-postgres', containerPort: 5432 }]);
+  });
+
+  test('the image is the official one at a pinned version, matching the version labels', () => {
+    expect(container?.image).toMatch(/^docker\.io\/library\/postgres:(\d+\.\d+)-bookworm$/);
+    const version = /postgres:(\d+\.\d+)-/.exec(container?.image ?? '')?.[1];
+    expect(deployment?.spec?.template.metadata?.labels?.['app.kubernetes.io/version']).toBe(version);
+  });
+
+  test('data on a PersistentVolumeClaim of the default StorageClass, mounted at PGDATA\'s parent (PGDATA a subfolder: initdb refuses lost+found)', () => {
+    const claim = ofKind<KubeObject & { spec: { storageClassName?: string; accessModes: string[] } }>(inFile, 'PersistentVolumeClaim')[0];
+    expect(claim?.spec.storageClassName).toBeUndefined();
+    expect(claim?.spec.accessModes).toEqual(['ReadWriteOnce']);
+    expect(pod?.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).toBe('postgres-data');
+    expect(container?.volumeMounts?.find((m) => m.name === 'data')?.mountPath).toBe('/var/lib/postgresql/data');
+    expect(container?.env?.find((e) => e.name === 'PGDATA')?.value).toBe('/var/lib/postgresql/data/pgdata');
+  });
+
+  test('hardened as far as the image allows: non-root uid 999, read-only root, no privilege escalation, no capabilities, seccomp', () => {
+    expect(pod?.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(container?.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    // The writable places a read-only root needs: socket dir and /tmp.
+    expect(container?.volumeMounts?.map((m) => m.mountPath).sort()).toEqual(['/tmp', '/var/lib/postgresql/data', '/var/run/postgresql']);
+  });
+
+  test('probes (pg_isready over the Unix socket) and cpu+memory requests and limits', () => {
+    for (const probe of [container?.startupProbe, container?.readinessProbe, container?.livenessProbe]) {
+      expect(probe?.exec?.command?.slice(0, 3)).toEqual(['pg_isready', '-h', '/var/run/postgresql']);
+    }
+    expect(container?.resources?.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+    expect(container?.resources?.limits).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+  });
+
+  test('the password comes from the generated Secret postgres-credentials, never from the manifest', () => {
+    expect(container?.env?.find((e) => e.name === 'POSTGRES_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: 'postgres-credentials', key: 'password' });
+    expect(JSON.stringify(inFile)).not.toMatch(/kind":"Secret/);
+  });
+
+  test('business-logic (v1 and v2) gets DATABASE_URL to the Service and PGPASSWORD from the same Secret', () => {
+    for (const name of ['business-logic', 'business-logic-v2']) {
+      const env = ofKind<IDeployment>(objects, 'Deployment').find((d) => d.metadata.name === name)?.spec?.template.spec?.containers[0]?.env ?? [];
+      expect(env.find((e) => e.name === 'DATABASE_URL')?.value, name).toBe('postgres://meshloop@postgres.meshloop.svc.cluster.local:5432/meshloop');
+      expect(env.find((e) => e.name === 'PGPASSWORD')?.valueFrom?.secretKeyRef, name).toMatchObject({ name: 'postgres-credentials', key: 'password' });
+    }
   });
 });
 

@@ -57,6 +57,9 @@ const otherPeers: NetworkPeer[] = [
   // The ingress gateway's pods (labels of the istio-ingress chart).
   { namespace: 'istio-system', namespaceLabels: namespaceLabels('istio-system'), podLabels: { app: 'istio-ingressgateway', istio: 'ingressgateway' } },
 ];
+// PostgreSQL's port admits business-logic's pods (v1 and v2) and no one else.
+// (the check compares peers by identity: business-logic's is the one in otherPeers)
+const postgresPeers = { 5432: [otherPeers.find((p) => p.podLabels.app === 'business-logic')!, peer('business-logic-v2', 'meshloop')] };
 
 describe('authorization (istio/mesh/authorization.yaml)', () => {
   test('principals name real ServiceAccounts in the right namespaces, selectors and ports exist, meshloop denies by default', () => {
@@ -82,7 +85,8 @@ describe('authorization (istio/mesh/authorization.yaml)', () => {
     // Exactly the identities that call something: the gateway, every service whose "meshloop" calls is not empty, Prometheus.
     const callingServices = services.filter((s) => s.calls.length > 0).map((s) => callers[s.name]);
     expect(new Set(principals)).toEqual(
-      new Set([callers['ingress gateway'], ...callingServices, principalOf('observability', accountOf('prometheus', 'observability'))]),
+      // business-logic calls no mesh service, but it is PostgreSQL's one client.
+      new Set([callers['ingress gateway'], ...callingServices, callers['business-logic'], principalOf('observability', accountOf('prometheus', 'observability'))]),
     );
   });
 
@@ -103,6 +107,11 @@ describe('authorization (istio/mesh/authorization.yaml)', () => {
     ['ingress gateway', 'frontend', 9464, 'denied'],
     ['frontend', 'business-logic', 9465, 'denied'],
     ['business-logic', 'frontend', 9464, 'denied'],
+    // PostgreSQL: business-logic alone (v1 and v2 run as the same ServiceAccount).
+    ['business-logic', 'postgres', 5432, 'allowed'],
+    ['frontend', 'postgres', 5432, 'denied'],
+    ['ingress gateway', 'postgres', 5432, 'denied'],
+    ['Prometheus (no sidecar)', 'postgres', 5432, 'denied'],
   ];
   test.each(matrix)('%s -> %s:%i is %s', (caller, workload, port, verdict) => {
     const principal = callers[caller];
@@ -126,11 +135,15 @@ describe('authorization (istio/mesh/authorization.yaml)', () => {
     expect(authorizationAllows(app, { principal: callers[caller], namespace: 'meshloop', podLabels: podLabels(workload), port })).toBe(verdict === 'allowed');
   });
 
+  test('business-logic v1 and v2 run as the one ServiceAccount the postgres rule names', () => {
+    expect(accountOf('business-logic-v2', 'meshloop')).toBe(accountOf('business-logic', 'meshloop'));
+  });
+
   test('plaintext reaches only the metrics ports: the app ports are STRICT mTLS, so a caller without a sidecar never gets to authorization', () => {
     expect(checkPeerAuthentication(app)).toEqual([]);
     // With STRICT on 8080/8081, a plaintext request is refused by the TLS handshake itself;
     // authorization.yaml would refuse it too (no principal), so both layers agree.
-    for (const { name: workload, port } of services) {
+    for (const [workload, port] of [...services.map((s) => [s.name, s.port] as const), ['postgres', 5432] as const]) {
       expect(authorizationAllows(app, { principal: undefined, namespace: 'meshloop', podLabels: podLabels(workload), port })).toBe(false);
     }
   });
@@ -139,6 +152,12 @@ describe('authorization (istio/mesh/authorization.yaml)', () => {
     for (const d of ofKind<IDeployment>(app, 'Deployment')) {
       expect(d.spec?.template.metadata?.annotations?.['sidecar.istio.io/rewriteAppHTTPProbers']).toBeUndefined();
       for (const c of d.spec!.template.spec!.containers) {
+        // PostgreSQL speaks no HTTP: pg_isready runs inside its container over the
+        // Unix socket, so neither mTLS nor authorization is in the way.
+        if (d.metadata.name === 'postgres') {
+          for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) expect(probe?.exec?.command?.[0]).toBe('pg_isready');
+          continue;
+        }
         for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) {
           expect(probe?.httpGet, `${d.metadata?.name} ${c.name}`).toBeDefined();
           expect(probe?.exec).toBeUndefined();
@@ -150,16 +169,20 @@ describe('authorization (istio/mesh/authorization.yaml)', () => {
 
 describe('network policy (istio/mesh/network-policy.yaml)', () => {
   test('metrics ports admit only the Prometheus pod; app and sidecar ports stay open', () => {
-    expect(checkNetworkPolicies(app, prometheusPeer, otherPeers)).toEqual([]);
+    expect(checkNetworkPolicies(app, prometheusPeer, otherPeers, postgresPeers)).toEqual([]);
+    const anyone = mutatedCopy(app, 'NetworkPolicy', 'meshloop-ingress', (np) => {
+      delete (np as KubeObject & INetworkPolicy).spec!.ingress![2]!.from;
+    });
+    expect(checkNetworkPolicies(anyone, prometheusPeer, otherPeers, postgresPeers)).toContainEqual(expect.stringContaining('port 5432 admits meshloop/frontend'));
     const open = mutatedCopy(app, 'NetworkPolicy', 'meshloop-ingress', (np) => {
       delete (np as KubeObject & INetworkPolicy).spec!.ingress![1]!.from;
     });
-    expect(checkNetworkPolicies(open, prometheusPeer, otherPeers)).toContainEqual(expect.stringContaining('metrics port 9464 admits meshloop'));
+    expect(checkNetworkPolicies(open, prometheusPeer, otherPeers, postgresPeers)).toContainEqual(expect.stringContaining('metrics port 9464 admits meshloop'));
     const closed = mutatedCopy(app, 'NetworkPolicy', 'meshloop-ingress', (np) => {
       (np as KubeObject & INetworkPolicy).spec!.ingress![0]!.ports = [{ protocol: 'TCP', port: 8080 }];
     });
-    expect(checkNetworkPolicies(closed, prometheusPeer, otherPeers)).toContainEqual(expect.stringContaining('port 8081 refuses'));
-    expect(checkNetworkPolicies(closed, prometheusPeer, otherPeers)).toContainEqual(expect.stringContaining('sidecar port 15020'));
+    expect(checkNetworkPolicies(closed, prometheusPeer, otherPeers, postgresPeers)).toContainEqual(expect.stringContaining('port 8081 refuses'));
+    expect(checkNetworkPolicies(closed, prometheusPeer, otherPeers, postgresPeers)).toContainEqual(expect.stringContaining('sidecar port 15020'));
   });
 
   test('the Prometheus peer is the real Prometheus pod: the policy selects it by its namespace and app label', () => {
@@ -176,6 +199,7 @@ describe('egress and exposure', () => {
     expect(new Set(endpoints)).toEqual(
       new Set([
         ...callees.map((s) => `${s.name}.meshloop.svc.cluster.local:${s.port}`),
+        'postgres.meshloop.svc.cluster.local:5432',
         'jaeger.observability.svc.cluster.local:9411',
         'loki.observability.svc.cluster.local:3100',
       ]),

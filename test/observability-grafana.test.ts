@@ -286,6 +286,10 @@ describe('Grafana dashboards (observability/grafana/dashboards)', () => {
     expect(exprs.some((e) => e.includes('sum by (source_workload, destination_workload) (rate(istio_requests_total'))).toBe(true);
     expect(exprs.some((e) => e.includes('sum by (le, source_workload, destination_workload) (rate(istio_request_duration_milliseconds_bucket'))).toBe(true);
     expect(exprs.some((e) => /by \([^)]*response_code[^)]*\) \(rate\(istio_requests_total/.test(e))).toBe(true);
+    // Opaque TCP (business-logic -> postgres on tcp-postgres): bytes and connections by source -> destination.
+    for (const metric of ['istio_tcp_sent_bytes_total', 'istio_tcp_received_bytes_total', 'istio_tcp_connections_opened_total']) {
+      expect(exprs.some((e) => e.includes(`sum by (source_workload, destination_workload) (rate(${metric}{`)), metric).toBe(true);
+    }
   });
 
   it('Istio series are queried only by the labels Istio documents for its standard metrics', () => {

@@ -24,7 +24,7 @@ import {
 
 // Every mesh service of the workspaces (a generated one too, in the generator's end-to-end test).
 const SERVICES = serviceNames();
-const LABELS = ['cluster', 'mesh', 'observability', 'services', 'traffic'];
+const LABELS = ['cluster', 'data', 'mesh', 'observability', 'services', 'traffic'];
 const OBSERVABILITY_FORWARDS: Record<string, string> = {
   jaeger: '16686:16686',
   prometheus: '9090:9090',
@@ -197,7 +197,8 @@ describe('Tiltfile, cluster mode (tilt alpha tiltfile-result)', () => {
       expect(service.kind).toBe('k8s');
       expect(objectIds(service.yaml)).toEqual(objectIds(read(`k8s/${name}.yaml`)));
       expect(objectIds(service.yaml)).toEqual([`Deployment/${name}/meshloop`, `Service/${name}/meshloop`, `ServiceAccount/${name}/meshloop`]);
-      expect(service.resourceDeps.sort()).toEqual(['istio', 'mesh-config', 'namespace']);
+      // business-logic also waits for its database (data/Tiltfile, docs/data.md).
+      expect(service.resourceDeps.sort()).toEqual(['istio', 'mesh-config', 'namespace', ...(name === 'business-logic' ? ['postgres'] : [])]);
       // Traffic goes through the gateway; a forward to the pod would bypass the sidecar.
       expect(service.portForwards).toEqual([]);
       expect(service.links).toContainEqual({ url: `http://localhost:16686/search?service=${name}`, name: `Jaeger: ${name} traces` });
@@ -253,7 +254,7 @@ describe('Tiltfile, cluster mode (tilt alpha tiltfile-result)', () => {
     }
     expect(result.button('canary-weight').inputs.map((i) => i.name)).toEqual(['WEIGHT']);
     expect(result.resource('tls-cert').kind).toBe('local_resource');
-    expect(result.resource('business-logic-v2').resourceDeps.sort()).toEqual(['istio', 'mesh-config', 'namespace']);
+    expect(result.resource('business-logic-v2').resourceDeps.sort()).toEqual(['istio', 'mesh-config', 'namespace', 'postgres']);
   });
 
   it('names the traffic script the buttons run in package.json', () => {

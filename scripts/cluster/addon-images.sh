@@ -5,12 +5,15 @@
 #   jaeger      observability/jaeger/k8s.yaml      from tools/jaeger (scripts/ensure-tools.sh jaeger)
 #   prometheus  observability/prometheus/k8s.yaml  from tools/prometheus (scripts/tools/prometheus3.sh),
 #               with its browser UI built by npm from the module's web/ui
+#   postgres    k8s/postgres.yaml                  a STAND-IN for the official image: Debian
+#               bookworm's postgresql-15 (mmdebstrap from the host's apt sources) with an
+#               entrypoint of the same environment contract (addons/postgres.Dockerfile)
 # Both on the local Debian minbase image (the container tier builds it; nothing
 # is pulled). Not built: Loki (its Go module is AGPL-3.0, which this project may
 # not use); Grafana (AGPL-3.0 too) and Kiali: the Go module proxy here does not
 # serve their modules (403), so not even their servers can be built.
 #
-# Usage: scripts/cluster/addon-images.sh [jaeger] [prometheus]   (default: both)
+# Usage: scripts/cluster/addon-images.sh [jaeger] [prometheus] [postgres]   (default: all three)
 # Prints one line per image: "<image> <image id> <size in bytes>".
 # Env: MESHLOOP_BASE_IMAGE (default meshloop.local/debian:bookworm-minbase);
 #      DOCKER_HOST/DOCKER (default: scripts/container/docker-engine.sh start).
@@ -92,19 +95,61 @@ build_prometheus() {
   report "$image"
 }
 
+# The official image cannot be pulled here: its stand-in is Debian's own package on a
+# rootfs made like the minbase image (mmdebstrap, host apt sources), cached by a hash
+# of its inputs (label meshloop.inputs).
+build_postgres() {
+  local image sources hash ctx start=$SECONDS rootfs
+  image=$(sed -n 's/^[[:space:]]*image:[[:space:]]*\([^[:space:]#]*postgres[^[:space:]#]*\).*/\1/p' "$root/k8s/postgres.yaml")
+  [ -n "$image" ] || fail "no postgres image in k8s/postgres.yaml"
+  sources="$root/.cache/container/debian.sources"
+  [ -s "$sources" ] || fail "$sources is missing: scripts/container/base-images.sh writes it"
+  hash=$({ cat "$sources"; /usr/bin/mmdebstrap --version; cat "$here/postgres.Dockerfile" "$here/postgres-entrypoint.sh"; declare -f build_postgres; } | sha256sum | cut -c1-16)
+  if [ "$("$DOCKER" image inspect --format '{{ index .Config.Labels "meshloop.inputs" }}' "$image" 2>/dev/null || true)" = "$hash" ]; then
+    say "$image: up to date ($hash)"; report "$image"; return
+  fi
+  say "$image: building the stand-in from Debian's postgresql-15 (cold: ~2 min)"
+  ctx=$(mktemp -d)
+  rootfs="meshloop.local/postgres-rootfs:$hash"
+  # uid/gid 999 as in the official image (k8s/postgres.yaml runs as 999); no main
+  # cluster (the entrypoint makes one in PGDATA), no docs.
+  /usr/bin/mmdebstrap --variant=minbase --mode=root --format=tar --include=postgresql-15 \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --essential-hook='mkdir -p "$1/etc/postgresql-common" && echo "create_main_cluster = false" >"$1/etc/postgresql-common/createcluster.conf"' \
+    --customize-hook='chroot "$1" groupmod -g 999 postgres && chroot "$1" usermod -u 999 -g 999 postgres' \
+    --customize-hook='chroot "$1" chown -R 999:999 /var/lib/postgresql /var/run/postgresql /var/log/postgresql' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/log/*.log "$1"/var/log/apt/*' \
+    bookworm "$ctx/rootfs.tar" "$sources" >"$ctx/mmdebstrap.log" 2>&1 \
+    || { tail -n 20 "$ctx/mmdebstrap.log" >&2; rm -rf "$ctx"; fail "mmdebstrap for the postgres stand-in failed"; }
+  "$DOCKER" import "$ctx/rootfs.tar" "$rootfs" >/dev/null
+  cp "$here/postgres-entrypoint.sh" "$ctx/"
+  local version
+  version=$("$DOCKER" run --rm --network none --entrypoint /usr/lib/postgresql/15/bin/postgres "$rootfs" --version | awk '{print $3}')
+  "$DOCKER" build --quiet --pull=false --network none --label "meshloop.inputs=$hash" \
+    --build-arg "ROOTFS=$rootfs" --build-arg "VERSION=$version" \
+    -f "$here/postgres.Dockerfile" -t "$image" "$ctx" >/dev/null || { rm -rf "$ctx"; fail "docker build of $image failed"; }
+  "$DOCKER" rmi "$rootfs" >/dev/null 2>&1 || true
+  rm -rf "$ctx"
+  say "$image: stand-in with PostgreSQL $version built in $((SECONDS - start)) s"
+  report "$image"
+}
+
 report() { "$DOCKER" image inspect --format "$1 {{.Id}} {{.Size}}" "$1"; }
 
 . "$root/scripts/cluster/image-engine.sh"
 
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(jaeger prometheus)
+[ ${#targets[@]} -eq 0 ] && targets=(jaeger prometheus postgres)
 for t in "${targets[@]}"; do
   case $t in
     jaeger) build_jaeger ;;
     prometheus) build_prometheus ;;
+    postgres) build_postgres ;;
     loki) fail "loki: not built: its Go module (github.com/grafana/loki) is AGPL-3.0, which this project may not use" ;;
     grafana) fail "grafana: not built: its Go module is AGPL-3.0 and the module proxy here does not serve it" ;;
     kiali) fail "kiali: not built: the module proxy here does not serve github.com/kiali/kiali" ;;
-    *) fail "unknown add-on $t (jaeger, prometheus)" ;;
+    *) fail "unknown add-on $t (jaeger, prometheus, postgres)" ;;
   esac
 done

@@ -43,7 +43,7 @@ k() { "$kubectl" --kubeconfig "$admin_kubeconfig" --request-timeout=10s "$@"; }
 
 # 1. Pods, through the kubelet: nothing may recreate them, so the controllers go first.
 if [ -f "$admin_kubeconfig" ] && [ -x "$kubectl" ] && k get --raw /readyz >/dev/null 2>&1; then
-  stop kube-controller-manager kube-scheduler
+  stop kube-controller-manager kube-scheduler pv-provisioner
   if [ -n "$(pid_of kubelet)" ] && kill -0 "$(pid_of kubelet)" 2>/dev/null; then
     k delete pods --all --all-namespaces --grace-period=2 --wait=true --timeout=60s >/dev/null 2>&1 ||
       say "some pods did not stop through the kubelet in 60 s; removing their containers directly"

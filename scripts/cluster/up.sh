@@ -308,6 +308,21 @@ data:
 YAML
 wait_for "default service account" 30 "$kubectl" --kubeconfig "$admin_kubeconfig" -n default get serviceaccount default
 
+# --- kind's default StorageClass "standard", served by a stand-in provisioner ---------
+"$kubectl" --kubeconfig "$admin_kubeconfig" apply -f - >/dev/null <<YAML
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+    meshloop.local/stand-in: "for kind's rancher.io/local-path (scripts/cluster/pv-provisioner.sh)"
+provisioner: meshloop.local/pv-provisioner-standin
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+YAML
+daemon pv-provisioner "$(dirname "$0")/pv-provisioner.sh"
+
 for p in "$run"/pids/*.pid; do
   alive "$(basename "$p" .pid)" || { say "$(basename "$p" .pid) exited; see $logs/$(basename "$p" .pid).log"; exit 1; }
 done

@@ -729,12 +729,28 @@ export const sidecarInboundPorts = [15020, 15021];
  * reachable (http ports and the sidecar ports from anywhere), and the
  * http-metrics ports only from the Prometheus pod.
  */
-export function checkNetworkPolicies(objects: KubeObject[], prometheus: NetworkPeer, others: NetworkPeer[]): string[] {
+export function checkNetworkPolicies(
+  objects: KubeObject[],
+  prometheus: NetworkPeer,
+  others: NetworkPeer[],
+  /** Ports open to these peers only (e.g. PostgreSQL's 5432 to business-logic): every other peer must be refused. */
+  restricted: Record<number, NetworkPeer[]> = {},
+): string[] {
   const problems: string[] = [];
   for (const d of ofKind<IDeployment>(objects, 'Deployment')) {
     const pod = { namespace: namespaceOf(d), labels: podLabels(d) };
     const where = `Deployment ${d.metadata.name}`;
     for (const port of containersOf(d).flatMap((c) => c.ports ?? [])) {
+      const only = restricted[port.containerPort];
+      if (only) {
+        for (const peer of only) {
+          if (!networkPolicyAllows(objects, pod, port.containerPort, peer)) problems.push(`${where}: port ${port.containerPort} refuses ${peer.namespace}/${peer.podLabels.app}`);
+        }
+        for (const peer of [prometheus, ...others].filter((p) => !only.includes(p))) {
+          if (networkPolicyAllows(objects, pod, port.containerPort, peer)) problems.push(`${where}: port ${port.containerPort} admits ${peer.namespace}/${peer.podLabels.app}, not only ${only.map((p) => p.podLabels.app).join(', ')}`);
+        }
+        continue;
+      }
       const metrics = port.name === 'http-metrics';
       if (!networkPolicyAllows(objects, pod, port.containerPort, prometheus)) problems.push(`${where}: port ${port.containerPort} refuses Prometheus`);
       for (const peer of others) {
@@ -776,9 +792,10 @@ export function checkEgressTargets(objects: KubeObject[], iop: IstioOperatorDoc)
   for (const d of meshWorkloads) {
     for (const c of containersOf(d)) {
       for (const variable of c.env ?? []) {
-        if (!variable.value || !/^https?:\/\//.test(variable.value)) continue;
+        if (!variable.value || !/^(https?|postgres(ql)?):\/\//.test(variable.value)) continue;
         const url = new URL(variable.value);
-        resolve(`Deployment ${d.metadata.name} ${variable.name}`, url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)));
+        const defaultPort = url.protocol === 'https:' ? 443 : url.protocol.startsWith('postgres') ? 5432 : 80;
+        resolve(`Deployment ${d.metadata.name} ${variable.name}`, url.hostname, Number(url.port || defaultPort));
       }
     }
   }

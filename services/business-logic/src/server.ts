@@ -2,5 +2,6 @@
 import { runService } from '@meshloop/service-runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
+import { createStorage } from './storage';
 
-runService(loadConfig, createApp);
+runService(loadConfig, (deps) => createApp({ ...deps, storage: createStorage(deps.config, deps) }));

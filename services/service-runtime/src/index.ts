@@ -10,7 +10,7 @@ export { requestMetrics } from './metrics/request-metrics';
 export { badRequest, errorHandler, HttpError, notFound } from './http/errors';
 export { integerQuery } from './http/query';
 export { failRateOf } from './http/fail-rate';
-export { healthRoutes, Readiness } from './http/health';
+export { healthRoutes, Readiness, type DependencyStatus } from './http/health';
 export { logExportsOff, runMain, runService, serve, type AppDeps, type RunningService, type ServeOptions } from './http/lifecycle';
 export { createServiceApp, type ServiceAppDeps } from './http/service-app';
 export { readTelemetrySettings, type TelemetrySettings } from './telemetry/settings';

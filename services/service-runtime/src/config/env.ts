@@ -79,6 +79,26 @@ export class EnvReader {
     }
   }
 
+  /**
+   * A URL with one of `protocols` (e.g. `postgres:`) that may carry a
+   * password: a bad value is reported without echoing it.
+   */
+  optionalSecretUrl(name: string, protocols: readonly string[]): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(value).protocol;
+    } catch {
+      protocol = undefined;
+    }
+    if (protocol === undefined || !protocols.includes(protocol)) {
+      this.problems.push(`${name} must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL (value not shown: it may hold a password)`);
+      return undefined;
+    }
+    return value;
+  }
+
   url(name: string, fallback: string): string {
     return this.optionalUrl(name) ?? fallback;
   }

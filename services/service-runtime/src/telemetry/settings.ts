@@ -11,6 +11,8 @@ export interface TelemetrySettings {
   /** OTLP/HTTP logs endpoint; unset: logs go to stdout only. */
   otlpLogsEndpoint: string | undefined;
   instrumentations: InstrumentationSet;
+  /** DATABASE_URL is set: the service talks to PostgreSQL, so `minimal` adds the pg instrumentation. */
+  usesPostgres: boolean;
 }
 
 export function readTelemetrySettings(env: Env = process.env): TelemetrySettings {
@@ -24,6 +26,7 @@ export function readTelemetrySettings(env: Env = process.env): TelemetrySettings
     // signal path appended, as the OpenTelemetry spec says.
     otlpLogsEndpoint: logsEndpoint ?? (genericEndpoint ? `${genericEndpoint}/v1/logs` : undefined),
     instrumentations: reader.oneOf('MESHLOOP_INSTRUMENTATIONS', 'minimal', ['minimal', 'all'] as const),
+    usesPostgres: reader.optionalString('DATABASE_URL') !== undefined,
   };
   reader.done();
   return settings;

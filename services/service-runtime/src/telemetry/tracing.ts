@@ -44,7 +44,7 @@ export function startTracing(settings: TelemetrySettings): Tracing {
   );
   const spanProcessors = createSpanProcessors(settings.zipkinEndpoint, settings.service.name);
   const propagator = createPropagator();
-  const instrumentations = loadInstrumentations(settings.instrumentations);
+  const instrumentations = loadInstrumentations(settings.instrumentations, { postgres: settings.usesPostgres });
 
   if (settings.instrumentations === 'all') {
     // NodeSDK would also start OTLP metric and log exporters from env defaults.
