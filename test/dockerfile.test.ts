@@ -29,6 +29,8 @@ import {
 import { repoRoot } from './support/tools';
 
 const services = ['frontend', 'business-logic'];
+/** The inspector port of the dev target (the Tiltfile's port_forwards point at it). */
+const POD_DEBUG_PORT = 9229;
 const stages = readStages();
 const ignore = readDockerignore();
 
@@ -42,7 +44,9 @@ function packageScript(service: string, script: string): string[] {
   const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'services', service, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
   const command = pkg.scripts?.[script];
   if (!command) throw new Error(`services/${service}/package.json has no ${script} script`);
-  return command.trim().split(/\s+/);
+  // The inspector port is each service's local debugPort on a laptop
+  // (`${DEBUG_PORT:-9230}`); a pod has a loopback of its own, so the image uses 9229.
+  return command.trim().replace(/\$\{DEBUG_PORT:-\d+\}/g, String(POD_DEBUG_PORT)).split(/\s+/);
 }
 
 /** The init process is tini, running the real command as its child (signals forwarded). */
