@@ -62,6 +62,8 @@ export interface SlowRequestObservation {
 
 /** GET /slow?delayMs=N against a breakpoint in the handler: observe, step over, resume. */
 export async function debugSlowRequest(session: DevToolsSession, serviceUrl: string, delayMs: number): Promise<SlowRequestObservation> {
+  // After a reload the inspector is up before the app listens: click only once it serves.
+  await waitFor(`${serviceUrl}/readyz`, async () => ((await fetch(`${serviceUrl}/readyz`, { signal: AbortSignal.timeout(2000) })).ok ? true : undefined), 20_000, 50);
   const paused = session.next<Paused>('Debugger.paused');
   let answered = false;
   const request = fetch(`${serviceUrl}/slow?delayMs=${delayMs}`, { signal: AbortSignal.timeout(60_000) }).then(async (r) => {
