@@ -6,9 +6,9 @@
 // again on the same port.
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachWithBreakpoint, BREAKPOINT_TEXT, debugSlowRequest, lineOf, nextTarget, type Attached } from './support/debugger-scenario';
+import { attachConfig, readLaunchJson, remotePath } from './support/launch-json';
 import { listeningAddresses } from './support/listening';
 import { freePort, waitFor } from './support/ports';
 import { startService, stopAllServices, type ServiceProcess } from './support/services';
@@ -25,7 +25,8 @@ let attached: Attached | undefined;
 
 beforeAll(async () => {
   workspace = copyWorkspace(['business-logic', 'service-runtime']);
-  appFile = path.join(workspace.root, APP);
+  // Local mode maps nothing: the process reports the workspace's own paths.
+  appFile = remotePath(attachConfig(readLaunchJson(), 'business-logic', 'local'), APP, workspace.root);
   debugPort = await freePort();
   inspector = `http://127.0.0.1:${debugPort}`;
   service = await startService('business-logic', { dir: workspace.serviceDir('business-logic'), env: { DEBUG_PORT: String(debugPort) } });

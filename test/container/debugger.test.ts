@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachWithBreakpoint, BREAKPOINT_TEXT, debugSlowRequest, lineOf, nextTarget, type Attached } from '../support/debugger-scenario';
 import { buildServiceImage, docker, fetchWithin, removeLabelled, runContainer, tarSync, testLabel, type Container } from '../support/docker';
+import { attachConfig, readLaunchJson, remotePath } from '../support/launch-json';
 import { listeningAddresses } from '../support/listening';
 import { forwardIntoNetns, type Forward } from '../support/netns-forward';
 import { waitFor } from '../support/ports';
@@ -17,7 +18,8 @@ import { waitFor } from '../support/ports';
 const label = testLabel('debugger');
 /** The dev target's inspector port (services/Dockerfile CMD; the Tiltfile forwards to it). */
 const POD_DEBUG_PORT = 9229;
-const APP_FILE = '/app/services/business-logic/src/app.ts';
+/** app.ts where the pod has it, by the mapping of .vscode/launch.json (what VS Code does with a breakpoint there). */
+const APP_FILE = remotePath(attachConfig(readLaunchJson(), 'business-logic', 'cluster'), 'services/business-logic/src/app.ts');
 let container: Container;
 let forward: Forward;
 let inspector: string;
@@ -74,7 +76,7 @@ describe('debugger attached to the dev container through a port-forward', () => 
     expect(await tryConnect(containerIp, POD_DEBUG_PORT)).toBe('ECONNREFUSED');
   });
 
-  it('when a breakpoint is set in app.ts by its TypeScript line, a /slow request pauses there with its values in scope; step over and resume work', async () => {
+  it('when a breakpoint is set in app.ts by its TypeScript line (path mapped as launch.json maps it), a /slow request pauses there with its values in scope; step over and resume work', async () => {
     const line = lineOf(docker(['exec', container.id, 'cat', APP_FILE]), BREAKPOINT_TEXT);
     attached = await attachWithBreakpoint(await nextTarget(inspector, undefined, 15_000), APP_FILE, line);
     expect(attached.resolved).toBeGreaterThan(0);
