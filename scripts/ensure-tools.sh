@@ -11,6 +11,7 @@
 #                   for the real-cluster tier's node (scripts/tools/cluster.sh)
 #   kubernetes, etcd, coredns - built from tools/<name>/go.mod (scripts/tools/cluster.sh)
 #   istioctl, pilot-discovery - built from tools/istio/go.mod (scripts/tools/istio.sh)
+#   istio-iptables - Istio's capture rules, built from tools/istio-iptables/go.mod
 # A tool already on PATH is used as it is. Prints the tools it resolved.
 # Usage: scripts/ensure-tools.sh [tool...]  (default: tilt jaeger prometheus chromium)
 set -euo pipefail
@@ -90,6 +91,8 @@ ensure() {
     kubernetes|etcd|coredns|prometheus3|node-packages) . "$root/scripts/tools/cluster.sh"; ensure_cluster_tool "$1" ;;
     # istioctl and pilot-discovery (istiod) from the istio.io/istio module: scripts/tools/istio.sh
     istioctl|pilot-discovery) . "$root/scripts/tools/istio.sh"; ensure_istio_tool "$1" ;;
+    # Istio's sidecar capture rules (istio-init's command) from tools/istio-iptables/go.mod
+    istio-iptables) go_tool istio-iptables . ;;
     *) say "unknown tool $1"; exit 2 ;;
   esac
 }
