@@ -13,6 +13,7 @@
 #   istioctl, pilot-discovery - built from tools/istio/go.mod (scripts/tools/istio.sh)
 #   postgres      - Debian's postgresql package (apt); its binaries stay in
 #                   /usr/lib/postgresql/<major>/bin (tests start their own server in a temp dir)
+#   istio-iptables - Istio's capture rules, built from tools/istio-iptables/go.mod
 # A tool already on PATH is used as it is. Prints the tools it resolved.
 # Usage: scripts/ensure-tools.sh [tool...]  (default: tilt jaeger prometheus chromium)
 set -euo pipefail
@@ -104,6 +105,8 @@ ensure() {
     # istioctl and pilot-discovery (istiod) from the istio.io/istio module: scripts/tools/istio.sh
     istioctl|pilot-discovery) . "$root/scripts/tools/istio.sh"; ensure_istio_tool "$1" ;;
     postgres) ensure_postgres ;;
+    # Istio's sidecar capture rules (istio-init's command) from tools/istio-iptables/go.mod
+    istio-iptables) go_tool istio-iptables . ;;
     *) say "unknown tool $1"; exit 2 ;;
   esac
 }

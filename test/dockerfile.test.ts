@@ -31,6 +31,8 @@ import { serviceNames } from './support/workspaces';
 
 // Every mesh service of the workspaces (a generated one too, in the generator's end-to-end test).
 const services = serviceNames();
+/** The inspector port of the dev target (the Tiltfile's port_forwards point at it). */
+const POD_DEBUG_PORT = 9229;
 const stages = readStages();
 const ignore = readDockerignore();
 
@@ -44,7 +46,9 @@ function packageScript(service: string, script: string): string[] {
   const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'services', service, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
   const command = pkg.scripts?.[script];
   if (!command) throw new Error(`services/${service}/package.json has no ${script} script`);
-  return command.trim().split(/\s+/);
+  // The inspector port is each service's local debugPort on a laptop
+  // (`${DEBUG_PORT:-9230}`); a pod has a loopback of its own, so the image uses 9229.
+  return command.trim().replace(/\$\{DEBUG_PORT:-\d+\}/g, String(POD_DEBUG_PORT)).split(/\s+/);
 }
 
 /** The init process is tini, running the real command as its child (signals forwarded). */

@@ -44,7 +44,7 @@ describe('local mode with real Tilt (tilt up -- --local)', () => {
   let output = '';
   let dir = '';
   let env: NodeJS.ProcessEnv = {};
-  const ports = { tilt: 0, frontend: 0, frontendMetrics: 0, businessLogic: 0, businessLogicMetrics: 0 };
+  const ports = { tilt: 0, frontend: 0, frontendMetrics: 0, frontendDebug: 0, businessLogic: 0, businessLogicMetrics: 0, businessLogicDebug: 0 };
 
   const tiltCli = (args: string[]) => runTilt([...args, '--port', String(ports.tilt)], env);
   async function uiResources(): Promise<Record<string, string>> {
@@ -75,6 +75,8 @@ describe('local mode with real Tilt (tilt up -- --local)', () => {
       MESHLOOP_FRONTEND_METRICS_PORT: String(ports.frontendMetrics),
       MESHLOOP_BUSINESS_LOGIC_PORT: String(ports.businessLogic),
       MESHLOOP_BUSINESS_LOGIC_METRICS_PORT: String(ports.businessLogicMetrics),
+      MESHLOOP_FRONTEND_DEBUG_PORT: String(ports.frontendDebug),
+      MESHLOOP_BUSINESS_LOGIC_DEBUG_PORT: String(ports.businessLogicDebug),
       // No collectors run here: spans and logs stay in the processes.
       OTEL_EXPORTER_ZIPKIN_ENDPOINT: '',
       OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: '',
@@ -127,6 +129,20 @@ describe('local mode with real Tilt (tilt up -- --local)', () => {
   });
 
   it.each([
+    ['frontend', 'frontendDebug'],
+    ['business-logic', 'businessLogicDebug'],
+  ] as const)("links %s's debugger: the link answers with the inspector target of the service's node process", async (name, port) => {
+    const run = await tiltCli(['get', 'uiresource', name, '-o', 'json']);
+    expect(run.code, run.stderr).toBe(0);
+    const links = (JSON.parse(run.stdout) as { status: { endpointLinks?: Array<{ url: string; name?: string }> } }).status.endpointLinks ?? [];
+    const link = links.find((l) => l.name === 'debugger');
+    expect(link?.url).toBe(`http://localhost:${ports[port]}/json/list`);
+    const targets = (await (await fetch(link!.url.replace('localhost', '127.0.0.1'))).json()) as Array<{ type: string; webSocketDebuggerUrl: string }>;
+    expect(targets).toHaveLength(1);
+    expect(targets[0]).toMatchObject({ type: 'node', webSocketDebuggerUrl: expect.stringMatching(new RegExp(`^ws://127\\.0\\.0\\.1:${ports[port]}/`)) });
+  });
+
+  it.each([
     ['fast-traffic', 'fast', { RATE: '10', DURATION: '2' }, 20],
     ['slow-traffic', 'slow', { RATE: '2', DURATION: '1' }, 2],
   ])(
@@ -166,7 +182,7 @@ describe('local mode with real Tilt (tilt up -- --local)', () => {
     const code = await Promise.race([tiltExited, new Promise((resolve) => setTimeout(() => resolve('still running'), 30_000))]);
     expect(code).not.toBe('still running');
     await waitFor('the services to exit', async () => (ownProcesses().length === 0 ? true : undefined), 20_000, 250);
-    for (const port of [ports.frontend, ports.businessLogic, ports.frontendMetrics, ports.businessLogicMetrics]) {
+    for (const port of [ports.frontend, ports.businessLogic, ports.frontendMetrics, ports.businessLogicMetrics, ports.frontendDebug, ports.businessLogicDebug]) {
       expect(await isListening(port), `port ${port} closed`).toBe(false);
     }
   }, 90_000);

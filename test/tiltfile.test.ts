@@ -32,6 +32,8 @@ const OBSERVABILITY_FORWARDS: Record<string, string> = {
   kiali: '20001:20001',
 };
 const read = (p: string) => readFileSync(path.join(repoRoot, p), 'utf8');
+/** The service's local inspector port, from its package.json "meshloop" block (what the Tiltfile reads). */
+const debugPort = (name: string) => (JSON.parse(read(`services/${name}/package.json`)) as { meshloop: { debugPort: number } }).meshloop.debugPort;
 
 /** kind/name/namespace of every object in a YAML stream. */
 function objectIds(yamlText: string): string[] {
@@ -192,15 +194,18 @@ describe('Tiltfile, cluster mode (tilt alpha tiltfile-result)', () => {
       expect(liveUpdate.runs).toEqual([]);
     });
 
-    it('deploys k8s/<name>.yaml (ServiceAccount, Service, Deployment) after the mesh, without port forwards', () => {
+    it('deploys k8s/<name>.yaml (ServiceAccount, Service, Deployment) after the mesh, forwarding only the debugger', () => {
       const service = result.resource(name);
       expect(service.kind).toBe('k8s');
       expect(objectIds(service.yaml)).toEqual(objectIds(read(`k8s/${name}.yaml`)));
       expect(objectIds(service.yaml)).toEqual([`Deployment/${name}/meshloop`, `Service/${name}/meshloop`, `ServiceAccount/${name}/meshloop`]);
       // business-logic also waits for its database (data/Tiltfile, docs/data.md).
       expect(service.resourceDeps.sort()).toEqual(['istio', 'mesh-config', 'namespace', ...(name === 'business-logic' ? ['postgres'] : [])]);
-      // Traffic goes through the gateway; a forward to the pod would bypass the sidecar.
-      expect(service.portForwards).toEqual([]);
+      // Traffic goes through the gateway; a forward to the app port would bypass the
+      // sidecar. The one forward reaches the inspector on the pod's loopback:
+      // local debugPort (package.json "meshloop") -> 9229 (the dev target's --inspect).
+      expect(service.portForwards).toEqual([{ local: debugPort(name), container: 9229, name: 'debugger', path: 'json/list' }]);
+      expect(read('services/Dockerfile')).toContain('"--inspect=127.0.0.1:9229"');
       expect(service.links).toContainEqual({ url: `http://localhost:16686/search?service=${name}`, name: `Jaeger: ${name} traces` });
     });
   });
@@ -470,10 +475,29 @@ describe('Tiltfile, local mode (-- --local)', () => {
     expect(r.serveDir).toBe(repoRoot);
     expect(r.serveEnv).toMatchObject({ PORT: String(port), METRICS_PORT: String(metricsPort) });
     expect(r.readinessHttpGet).toEqual({ port, path: '/readyz' });
-    expect(r.links.map((l) => l.url)).toEqual([`http://localhost:${port}/`, `http://localhost:${metricsPort}/metrics`]);
+    expect(r.links.map((l) => l.url)).toEqual([`http://localhost:${port}/`, `http://localhost:${metricsPort}/metrics`, `http://localhost:${debugPort(name)}/json/list`]);
     const pkg = JSON.parse(read(`services/${name}/package.json`)) as { name: string; scripts: Record<string, string> };
     expect(pkg.name).toBe(`@meshloop/${name}`);
     expect(pkg.scripts.dev).toMatch(/^tsx watch /);
+  });
+
+  it.each(SERVICES)('gives %s its debugPort from package.json as DEBUG_PORT, which its dev script hands to --inspect on 127.0.0.1', (name) => {
+    const r = result.resource(name);
+    expect(r.serveEnv?.DEBUG_PORT).toBe(String(debugPort(name)));
+    expect(r.links).toContainEqual({ url: `http://localhost:${debugPort(name)}/json/list`, name: 'debugger' });
+    const pkg = JSON.parse(read(`services/${name}/package.json`)) as { scripts: Record<string, string> };
+    // Without DEBUG_PORT (plain `npm run dev`) the default is the same debugPort.
+    expect(pkg.scripts.dev).toContain(`--inspect=127.0.0.1:\${DEBUG_PORT:-${debugPort(name)}} `);
+  });
+
+  it('moves a debug port with MESHLOOP_<SVC>_DEBUG_PORT and rejects one that is not a port', async () => {
+    const moved = parseTiltfileResult((await runTiltfileResult({ args: ['--local'], env: { MESHLOOP_BUSINESS_LOGIC_DEBUG_PORT: '19230' } })).stdout);
+    expect(moved.resource('business-logic').serveEnv?.DEBUG_PORT).toBe('19230');
+    expect(moved.resource('business-logic').links).toContainEqual({ url: 'http://localhost:19230/json/list', name: 'debugger' });
+    expect(moved.resource('frontend').serveEnv?.DEBUG_PORT).toBe(String(debugPort('frontend')));
+    const run = await runTiltfileResult({ args: ['--local'], env: { MESHLOOP_FRONTEND_DEBUG_PORT: 'x' } });
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain('MESHLOOP_FRONTEND_DEBUG_PORT must be a TCP port number (1-65535), got "x"');
   });
 
   it('points the frontend at the local business-logic and starts it after', () => {

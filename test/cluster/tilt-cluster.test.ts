@@ -10,6 +10,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kubectl, kubectlJson, podsOf, type Kube } from '../support/cluster/kube';
 import { clusterTiltEnv, type ClusterTiltEnv } from '../support/cluster/tilt-env';
+import { attachWithBreakpoint, BREAKPOINT_TEXT, lineOf } from '../support/debugger-scenario';
+import { DevToolsSession, inspectorTargets, type InspectorTarget, type Paused } from '../support/devtools';
+import { attachConfig, readLaunchJson, remotePath } from '../support/launch-json';
 import { jaegerTrace, queryExemplars } from '../support/observability';
 import { freePort, waitFor } from '../support/ports';
 import { clickButton, missingWebAssetsHint, runTilt, tiltfileResult, type TiltfileResult } from '../support/tilt';
@@ -259,6 +262,61 @@ describe('cluster mode: real Tilt on a real Kubernetes node', () => {
     const landing = await (await fetch('http://localhost:8080/')).text();
     expect(landing.toLowerCase()).toContain('<html');
   }, 5 * 60_000);
+
+  // --- debugger: Tilt's port-forward to the inspector on the pod's loopback ------------
+
+  /**
+   * The inspector target behind a forward once the same process has been listed for
+   * `quietMs` (a live update of the tests above may still be restarting the service).
+   */
+  async function settledTarget(local: number, quietMs = 5000): Promise<InspectorTarget> {
+    let last: InspectorTarget | undefined;
+    let since = Date.now();
+    return waitFor(`a settled inspector target through localhost:${local}`, async () => {
+      const [target] = await inspectorTargets(`http://127.0.0.1:${local}`).catch(() => [] as InspectorTarget[]);
+      if (!target || target.id !== last?.id) {
+        last = target;
+        since = Date.now();
+        return undefined;
+      }
+      return Date.now() - since >= quietMs ? target : undefined;
+    }, 90_000, 500);
+  }
+
+  it.each(['frontend', 'business-logic'])("Tilt's debugger port-forward of %s reaches the inspector of the service's process in its pod", async (name) => {
+    const forward = tiltfile.resource(name).portForwards.find((f) => f.name === 'debugger');
+    expect(forward?.container).toBe(9229);
+    const target = await settledTarget(forward!.local);
+    const session = await DevToolsSession.connect(target.webSocketDebuggerUrl);
+    try {
+      const { result } = await session.send<{ result: { value: string } }>('Runtime.evaluate', { expression: "process.getBuiltinModule('node:os').hostname()", returnByValue: true });
+      const pods = (await podsOf(kube, 'meshloop', name)).filter((p) => p.metadata.labels?.version !== 'v2').map((p) => p.metadata.name);
+      expect(pods).toContain(result.value); // a pod's hostname is its name
+    } finally {
+      session.close();
+    }
+  }, 2 * 60_000);
+
+  it('with the debugger attached through that forward, a request through the Istio gateway pauses on a breakpoint in business-logic\'s app.ts (source-mapped, values in scope) and completes after resume', async () => {
+    const forward = tiltfile.resource('business-logic').portForwards.find((f) => f.name === 'debugger')!;
+    const [pod] = (await podsOf(kube, 'meshloop', 'business-logic')).filter((p) => p.metadata.labels?.version !== 'v2');
+    const appFile = remotePath(attachConfig(readLaunchJson(), 'business-logic', 'cluster'), 'services/business-logic/src/app.ts');
+    const source = await kubectl(kube, ['-n', 'meshloop', 'exec', pod!.metadata.name, '-c', 'business-logic', '--', 'cat', appFile]);
+    const line = lineOf(source, BREAKPOINT_TEXT);
+    const attached = await attachWithBreakpoint(await settledTarget(forward.local), appFile, line);
+    try {
+      expect(attached.resolved).toBeGreaterThan(0);
+      const paused = attached.session.next<Paused>('Debugger.paused', 30_000);
+      const request = fetch('http://localhost:8080/api/slow?delayMs=7', { signal: AbortSignal.timeout(60_000) });
+      const frame = (await paused).callFrames[0]!;
+      expect(attached.session.originalLocation(frame)).toEqual({ file: appFile, line });
+      expect(await attached.session.evaluate(frame, 'requestedDelayMs')).toBe(7);
+      await attached.session.send('Debugger.resume');
+      expect((await request).status).toBe(200);
+    } finally {
+      attached.session.close();
+    }
+  }, 2 * 60_000);
 
   // --- mesh buttons -------------------------------------------------------------------
 

@@ -55,38 +55,47 @@ const running = new Set<ServiceProcess<string>>();
 
 /** Starts one service as a real process and waits until /readyz answers 200. */
 /** The package's `dev` script as argv, its first word resolved in node_modules/.bin. */
-function devScriptArgv(serviceDir: string): [string, string[]] {
+function devScriptArgv(serviceDir: string, env: NodeJS.ProcessEnv): [string, string[]] {
   const pkg = JSON.parse(readFileSync(path.join(serviceDir, 'package.json'), 'utf8')) as { scripts?: { dev?: string } };
   const [bin, ...args] = (pkg.scripts?.dev ?? '').split(/\s+/).filter(Boolean);
   if (!bin) throw new Error(`${serviceDir}/package.json has no dev script`);
-  return [path.join(repoRoot, 'node_modules', '.bin', bin), args];
+  return [path.join(repoRoot, 'node_modules', '.bin', bin), args.map((arg) => expandDefaults(arg, env))];
+}
+
+/** `${NAME:-default}` as sh expands it (the dev script runs under sh when npm runs it). */
+export function expandDefaults(arg: string, env: NodeJS.ProcessEnv): string {
+  return arg.replace(/\$\{([A-Z_][A-Z0-9_]*):-([^}]*)\}/g, (_, name: string, fallback: string) => env[name] || fallback);
 }
 
 export async function startService<N extends string = ServiceName>(name: N, options: StartOptions = {}): Promise<ServiceProcess<N>> {
   const port = options.port ?? (await freePort());
   const metricsPort = options.metricsPort ?? (await freePort());
   const serviceDir = options.dir ?? path.join(repoRoot, 'services', name);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    METRICS_PORT: String(metricsPort),
+    // The inspector on an ephemeral loopback port: many dev processes run at
+    // once in tests, and none may take a developer's 9229/9230.
+    DEBUG_PORT: '0',
+    LOG_LEVEL: 'info',
+    OTEL_EXPORTER_ZIPKIN_ENDPOINT: '',
+    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: '',
+    OTEL_EXPORTER_OTLP_ENDPOINT: '',
+    ...options.env,
+  };
   const [command, args]: [string, string[]] =
     options.mode === 'direct'
       ? [process.execPath, ['--import', 'tsx', '--conditions=source', '--import', '@meshloop/service-runtime/preload', 'src/server.ts']]
       : options.mode === 'watch'
-        ? devScriptArgv(serviceDir)
+        ? devScriptArgv(serviceDir, env)
         : ['npm', ['run', '--silent', options.mode === 'start' ? 'start' : 'dev']];
   const [wrappedCommand, wrappedArgs] = options.wrap ? options.wrap(command, args) : [command, args];
   const child = spawn(wrappedCommand, wrappedArgs, {
     cwd: serviceDir,
     detached: true, // own process group: stop() reaches npm, tsx watch and node alike
     stdio: ['ignore', options.discardStdout ? 'ignore' : 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      PORT: String(port),
-      METRICS_PORT: String(metricsPort),
-      LOG_LEVEL: 'info',
-      OTEL_EXPORTER_ZIPKIN_ENDPOINT: '',
-      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: '',
-      OTEL_EXPORTER_OTLP_ENDPOINT: '',
-      ...options.env,
-    },
+    env,
   });
   let output = '';
   const logs: Array<Record<string, unknown>> = [];

@@ -176,7 +176,7 @@ interface RawDeployTarget {
   applyCmd?: RawCmd;
   deleteCmd?: RawCmd;
   timeout?: string;
-  portForwardTemplateSpec?: { forwards: Array<{ localPort: number; containerPort?: number; name?: string }> };
+  portForwardTemplateSpec?: { forwards: Array<{ localPort: number; containerPort?: number; name?: string; path?: string }> };
   PodReadinessMode?: string;
   // local_resource
   UpdateCmdSpec?: RawCmd | null;
@@ -242,7 +242,7 @@ export interface Resource {
   labels: string[];
   resourceDeps: string[];
   links: Array<{ url: string; name: string }>;
-  portForwards: Array<{ local: number; container: number | undefined; name?: string }>;
+  portForwards: Array<{ local: number; container: number | undefined; name?: string; path?: string }>;
   images: Image[];
   /** YAML Tilt applies itself (k8s resources). */
   yaml: string;
@@ -328,6 +328,7 @@ function resource(raw: RawManifest): Resource {
       local: f.localPort,
       container: f.containerPort,
       ...(f.name ? { name: f.name } : {}),
+      ...(f.path ? { path: f.path } : {}),
     })),
     images: (raw.ImageTargets ?? []).map(image),
     yaml: d.yaml ?? '',

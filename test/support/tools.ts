@@ -5,7 +5,7 @@ import path from 'node:path';
 /** Repository root (this file lives in test/support). */
 export const repoRoot = path.resolve(__dirname, '..', '..');
 
-export type ToolName = 'tilt' | 'jaeger' | 'prometheus' | 'promtool' | 'chromium' | 'istioctl' | 'pilot-discovery';
+export type ToolName = 'tilt' | 'jaeger' | 'prometheus' | 'promtool' | 'chromium' | 'istioctl' | 'pilot-discovery' | 'istio-iptables';
 
 /** Which ensure-tools.sh target provides each tool. */
 const provider: Record<ToolName, string> = {
@@ -16,6 +16,7 @@ const provider: Record<ToolName, string> = {
   chromium: 'chromium',
   istioctl: 'istioctl',
   'pilot-discovery': 'pilot-discovery',
+  'istio-iptables': 'istio-iptables',
 };
 
 function onPath(name: string): string | undefined {
