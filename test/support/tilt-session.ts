@@ -154,7 +154,7 @@ export async function startTiltLocal(options: TiltSessionOptions): Promise<TiltS
     if (outcome === 'exited') throw new Error(`tilt up exited early${missingWebAssetsHint(output)}`);
   } catch (error) {
     await session.stop();
-    throw new Error(`${String(error)}\n--- tilt output ---\n${output.slice(-4000)}`);
+    throw new Error(`${String(error)}\n--- tilt output ---\n${output.slice(-4000)}`, { cause: error });
   }
   return session;
 }
