@@ -46,7 +46,8 @@ function unitTestResourceChecks(mode: string, result: () => TiltfileResult) {
       expect(r.kind).toBe('local_resource');
       expect(r.labels).toEqual(['tests']);
       const pkg = JSON.parse(read(`${folder}/package.json`)) as { name: string; scripts: Record<string, string> };
-      expect(r.updateCmd).toEqual(['sh', '-c', `npm run --silent test -w ${pkg.name}`]);
+      // At a lower CPU priority: the services' reloads come first.
+      expect(r.updateCmd).toEqual(['sh', '-c', `nice -n 10 npm run --silent test -w ${pkg.name}`]);
       // Only this workspace's test folder, with the root config (its resolve conditions) and project main.
       expect(pkg.scripts.test).toBe(`vitest run --root ../.. --project main ${folder}/test`);
       const shared = name === 'service-runtime' ? [] : ['services/service-runtime/src'];
