@@ -24,7 +24,7 @@ import {
 
 // Every mesh service of the workspaces (a generated one too, in the generator's end-to-end test).
 const SERVICES = serviceNames();
-const LABELS = ['cluster', 'data', 'mesh', 'observability', 'services', 'traffic'];
+const LABELS = ['cluster', 'data', 'mesh', 'observability', 'services', 'tests', 'traffic'];
 const OBSERVABILITY_FORWARDS: Record<string, string> = {
   jaeger: '16686:16686',
   prometheus: '9090:9090',
@@ -34,6 +34,45 @@ const OBSERVABILITY_FORWARDS: Record<string, string> = {
 const read = (p: string) => readFileSync(path.join(repoRoot, p), 'utf8');
 /** The service's local inspector port, from its package.json "meshloop" block (what the Tiltfile reads). */
 const debugPort = (name: string) => (JSON.parse(read(`services/${name}/package.json`)) as { meshloop: { debugPort: number } }).meshloop.debugPort;
+
+/** Every npm workspace folder of the root package.json (each gets a <name>-tests resource). */
+const WORKSPACES = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces;
+
+/**
+ * The unit-test resources (test/Tiltfile), the same in both modes: one per
+ * workspace, label `tests`, its own `npm test` on a change of its files,
+ * never a dependency of anything.
+ */
+function unitTestResourceChecks(mode: string, result: () => TiltfileResult) {
+  describe(`unit-test resources, ${mode}`, () => {
+    it.each(WORKSPACES)('%s gets a <name>-tests resource that runs only its unit tests, at start and on every change of its files, in parallel with the rest', (folder) => {
+      const name = path.basename(folder);
+      const r = result().resource(`${name}-tests`);
+      expect(r.kind).toBe('local_resource');
+      expect(r.labels).toEqual(['tests']);
+      const pkg = JSON.parse(read(`${folder}/package.json`)) as { name: string; scripts: Record<string, string> };
+      // At a lower CPU priority: the services' reloads come first.
+      expect(r.updateCmd).toEqual(['sh', '-c', `nice -n 10 npm run --silent test -w ${pkg.name}`]);
+      // Only this workspace's test folder, with the root config (its resolve conditions) and project main.
+      expect(pkg.scripts.test).toBe(`vitest run --root ../.. --project main ${folder}/test`);
+      const shared = name === 'service-runtime' ? [] : ['services/service-runtime/src'];
+      expect(r.deps?.sort()).toEqual([`${folder}/src`, `${folder}/test`, ...shared].sort());
+      for (const dep of r.deps ?? []) expect(existsSync(path.join(repoRoot, dep)), dep).toBe(true);
+      expect(r.trigger).toEqual({ onChange: true, atStart: true });
+      expect(r.allowParallel).toBe(true);
+      expect(r.resourceDeps).toEqual([]);
+    });
+
+    it('never blocks anything: no resource depends on a test resource', () => {
+      const tests = result().resources.filter((r) => r.labels.includes('tests')).map((r) => r.name);
+      expect(tests.sort()).toEqual(WORKSPACES.map((f) => `${path.basename(f)}-tests`).sort());
+      for (const r of result().resources) {
+        for (const dep of r.resourceDeps) expect(tests, `${r.name} depends on ${dep}`).not.toContain(dep);
+      }
+      expect(result().enabled).toEqual(expect.arrayContaining(tests));
+    });
+  });
+}
 
 /** kind/name/namespace of every object in a YAML stream. */
 function objectIds(yamlText: string): string[] {
@@ -72,6 +111,8 @@ describe('Tiltfile, cluster mode (tilt alpha tiltfile-result)', () => {
   beforeAll(async () => {
     result = await tiltfileResult();
   });
+
+  unitTestResourceChecks('cluster mode', () => result);
 
   it('defines the shared resource names and nothing lands in "uncategorized"', () => {
     const names = result.resources.map((r) => r.name);
@@ -451,14 +492,18 @@ describe('Tiltfile, local mode (-- --local)', () => {
     }
   });
 
-  it('has only the mesh services of the workspaces as local processes: no images, no Kubernetes objects, no cluster', () => {
-    expect(result.resources.map((r) => r.name).sort()).toEqual([...SERVICES].sort());
+  unitTestResourceChecks('local mode', () => result);
+
+  it('has only the mesh services of the workspaces and their unit tests as local processes: no images, no Kubernetes objects, no cluster', () => {
+    const services = result.resources.filter((r) => !r.labels.includes('tests'));
+    expect(services.map((r) => r.name).sort()).toEqual([...SERVICES].sort());
+    expect(result.resources).toHaveLength(SERVICES.length + WORKSPACES.length);
     for (const r of result.resources) {
       expect(r.kind).toBe('local_resource');
       expect(r.images).toEqual([]);
       expect(r.yaml).toBe('');
-      expect(r.labels).toEqual(['services']);
     }
+    for (const r of services) expect(r.labels).toEqual(['services']);
   });
 
   /** The local port of a service: its MESHLOOP_<NAME>_PORT above, else its package.json "meshloop" block. */

@@ -47,6 +47,8 @@ describe('npm run bench -- --quick', () => {
     expectRow(/^Image size, frontend prod/);
     expectRow(/^In-container edit → served \(Tilt's tar sync via docker exec\), business-logic/);
     expectRow(/^In-container edit → served ratio/);
+    for (const name of ['service-runtime', 'business-logic', 'frontend']) expectRow(new RegExp(`^Save → test result in Tilt, ${name}-tests`));
+    expectRow(/^Save → all test results after a service-runtime edit/);
     // Every budgeted row is judged, every value is a measured number.
     for (const row of rows) {
       expect(row.value, row.figure).toMatch(/\d/);

@@ -15,6 +15,7 @@ import { clusterFootprint, FOOTPRINT_BUDGET, profileFootprint, readProfiles } fr
 import { productionDependencyKiB } from './image-weight';
 import { measureEdit, startVariant, type EditStyle, type RunningVariant, type StartContext } from './measure-serving';
 import { budgetRow, machineDescription, ms, renderTable, spliceResults, times, type Row } from './report';
+import { testsInTheLoopRows } from './tests-in-the-loop';
 import { measureThroughput } from './throughput';
 import { BASELINE, prepareWorkCopy, repoRoot, variants, type Variant } from './variants';
 
@@ -148,6 +149,8 @@ export async function runBench({ quick, log = () => undefined }: BenchOptions): 
   }
   // The services as containers on the real Docker engine (scripts/bench/container.ts).
   rows.push(...(await containerRows({ quick, log })));
+  // Save → unit-test result in Tilt's local mode (scripts/bench/tests-in-the-loop.ts).
+  rows.push(...(await testsInTheLoopRows({ quick, log })));
   return rows;
 }
 

@@ -86,6 +86,8 @@ describe('plan', () => {
     expect(pkg).toMatchObject({ name: '@meshloop/greeter', private: true, meshloop: { port: 8082, metricsPort: 9466, debugPort: 9231, calls: ['business-logic'] } });
     expect((pkg.scripts as Record<string, string>).dev).toMatch(/^tsx watch /);
     expect((pkg.scripts as Record<string, string>).build).toBe('tsc -b');
+    // Its own unit tests, never the template's (the <name>-tests Tilt resource runs this).
+    expect((pkg.scripts as Record<string, string>).test).toBe('vitest run --root ../.. --project main services/greeter/test');
   });
 
   it("moves the template's own port numbers in its scripts to the new service's (an inspector default, say)", () => {

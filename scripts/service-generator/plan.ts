@@ -87,7 +87,14 @@ export function buildPlan(root: string, request: NewServiceRequest, services: Me
     main: './dist/server.js',
     // The template service's scripts (dev, start, and whatever later changes add), except
     // its build, which also copies the frontend's landing page.
-    scripts: { ...retargetScripts(template.scripts ?? {}, template.meshloop ?? {}, ports), build: 'tsc -b' },
+    // A path into the template's folder (e.g. its unit tests: `vitest run … services/frontend/test`)
+    // becomes the new service's.
+    scripts: {
+      ...Object.fromEntries(
+        Object.entries(retargetScripts(template.scripts ?? {}, template.meshloop ?? {}, ports)).map(([k, v]) => [k, v.replaceAll(`services/${TEMPLATE_SERVICE}/`, `${folder}/`)]),
+      ),
+      build: 'tsc -b',
+    },
     devDependencies: { ...template.devDependencies },
     meshloop: { ...ports, calls: request.calls },
   };

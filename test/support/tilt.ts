@@ -183,6 +183,9 @@ interface RawDeployTarget {
   ServeCmd?: { Argv: string[] | null; Dir: string; Env: string[] | null };
   ReadinessProbe?: { httpGet?: { path?: string; port: number; host?: string }; periodSeconds?: number; timeoutSeconds?: number } | null;
   Links?: RawLink[] | null;
+  /** local_resource deps (absolute paths) and allow_parallel */
+  Deps?: string[] | null;
+  AllowParallel?: boolean;
 }
 interface RawManifest {
   Name: string;
@@ -190,6 +193,8 @@ interface RawManifest {
   DeployTarget: RawDeployTarget;
   ResourceDependencies: string[] | null;
   Labels: Record<string, string> | null;
+  /** 0 auto, 1 manual with auto init, 2 manual, 3 auto with manual init (pkg/model/trigger_mode.go) */
+  TriggerMode?: number;
 }
 interface RawObject<Spec> {
   metadata: { name: string; annotations?: Record<string, string> };
@@ -259,6 +264,11 @@ export interface Resource {
   serveDir?: string;
   serveEnv?: Record<string, string>;
   readinessHttpGet?: { port: number; path: string };
+  /** local_resource deps, relative to the repo root */
+  deps?: string[];
+  allowParallel?: boolean;
+  /** Whether a file change starts an update, and whether one runs at startup. */
+  trigger: { onChange: boolean; atStart: boolean };
 }
 
 export interface Button {
@@ -342,6 +352,9 @@ function resource(raw: RawManifest): Resource {
     serveDir: d.ServeCmd?.Dir,
     serveEnv: d.ServeCmd ? envMap(d.ServeCmd.Env) : undefined,
     readinessHttpGet: probe ? { port: probe.port, path: probe.path ?? '' } : undefined,
+    deps: d.Deps ? d.Deps.map(rel) : undefined,
+    allowParallel: d.AllowParallel,
+    trigger: { onChange: [0, 3].includes(raw.TriggerMode ?? 0), atStart: [0, 1].includes(raw.TriggerMode ?? 0) },
   };
 }
 
