@@ -58,6 +58,8 @@ describe('observability add-ons built here, run by real Tilt on the real node', 
     selected = (await tiltfileResult({ args: LITE })).resources.map((r) => r.name).filter((n) => n !== '(Tiltfile)');
     for (const name of LEFT_OUT) expect(selected, `the lite profile leaves ${name} out`).not.toContain(name);
     for (const addon of buildableAddons) expect(selected).toContain(addon);
+    // tilt ci also waits for each workspace's unit-test resource: they run in cluster mode too.
+    expect(selected).toEqual(expect.arrayContaining(['service-runtime-tests', 'business-logic-tests', 'frontend-tests']));
     const port = await freePort();
     tilt = clusterTiltEnv({ adminKubeconfig: cluster.kubeconfig, binDir: cluster.binDir, dockerEnv: cluster.dockerEnv, tiltPort: port });
     const t0 = Date.now();
