@@ -89,7 +89,9 @@ describe('local mode with real Tilt and the machine\'s PostgreSQL (tilt up -- --
 
   async function startTilt(): Promise<void> {
     output = '';
-    tilt = spawn(toolPath('tilt'), ['up', '--port', String(ports.tilt), '--web-mode', 'prod', '--stream', '--', '--local', '--postgres'], {
+    // Only business-logic and what it depends on (postgres): the unit-test resources would
+    // run vitest three times over alongside, and may still be finishing when Tilt stops.
+    tilt = spawn(toolPath('tilt'), ['up', '--port', String(ports.tilt), '--web-mode', 'prod', '--stream', '--', '--local', '--postgres', 'business-logic'], {
       cwd: repoRoot,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,13 +119,16 @@ describe('local mode with real Tilt and the machine\'s PostgreSQL (tilt up -- --
   }
 
   async function stopTilt(): Promise<void> {
-    const down = await runTilt(['down', '--', '--local', '--postgres'], env);
+    const down = await runTilt(['down', '--', '--local', '--postgres', 'business-logic'], env);
     if (down.code !== 0) throw new Error(`tilt down failed: ${down.stderr}`);
     if (tilt && tilt.exitCode === null) {
       tilt.kill('SIGINT');
       await Promise.race([tiltExited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
     }
-    await waitFor('Tilt\'s processes to exit', () => (ownProcesses().length === 0 ? true : undefined), 30_000, 250);
+    await waitFor('Tilt\'s processes to exit', () => (ownProcesses().length === 0 ? true : undefined), 30_000, 250).catch((error: unknown) => {
+      const left = ownProcesses().map((pid) => `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ')}`);
+      throw new Error(`${String(error)}; still running:\n${left.join('\n')}`);
+    });
     // postgres rewrites its own environ (process titles), so it is not among ownProcesses:
     // a clean shutdown removes its pid file.
     await waitFor('the local postgres to stop', () => (existsSync(path.join(dir, 'postgres', 'data', 'postmaster.pid')) ? undefined : true), 30_000, 250);

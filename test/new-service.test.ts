@@ -123,7 +123,9 @@ describe('a generated service is a first-class member of the mesh', () => {
     );
     const pkg = JSON.parse(read(`services/${NAME}/package.json`)) as { scripts: Record<string, string>; meshloop: Record<string, unknown> };
     const frontend = JSON.parse(read('services/frontend/package.json')) as { scripts: Record<string, string>; meshloop: { calls: string[] } };
-    expect(pkg.scripts.dev).toBe(frontend.scripts.dev);
+    // The frontend's dev script, with the inspector default moved to the new service's debugPort.
+    expect(pkg.scripts.dev).toBe(frontend.scripts.dev!.replace('${DEBUG_PORT:-9229}', '${DEBUG_PORT:-9231}'));
+    expect(pkg.scripts.test).toBe(`vitest run --root ../.. --project main services/${NAME}/test`);
     expect(pkg.meshloop).toEqual({ port: 8082, metricsPort: 9466, debugPort: 9231, calls: ['business-logic'] });
     expect(frontend.meshloop.calls).toEqual(['business-logic', NAME]);
     expect(read('package-lock.json')).toContain(`"node_modules/@meshloop/${NAME}": {\n      "resolved": "services/${NAME}",\n      "link": true`);
@@ -193,9 +195,9 @@ describe('a generated service is a first-class member of the mesh', () => {
     it('local mode: served on its own port after business-logic, with links, and the frontend gets its URL and waits for it', () => {
       const service = local.resource(NAME);
       expect(service.serveCmd).toEqual(['sh', '-c', `npm run dev -w @meshloop/${NAME}`]);
-      expect(service.serveEnv).toMatchObject({ PORT: '8082', METRICS_PORT: '9466', BUSINESS_LOGIC_URL: 'http://localhost:8081' });
+      expect(service.serveEnv).toMatchObject({ PORT: '8082', METRICS_PORT: '9466', DEBUG_PORT: '9231', BUSINESS_LOGIC_URL: 'http://localhost:8081' });
       expect(service.readinessHttpGet).toEqual({ port: 8082, path: '/readyz' });
-      expect(service.links.map((l) => l.url)).toEqual(['http://localhost:8082/', 'http://localhost:9466/metrics']);
+      expect(service.links.map((l) => l.url)).toEqual(['http://localhost:8082/', 'http://localhost:9466/metrics', 'http://localhost:9231/json/list']);
       expect(service.resourceDeps).toEqual(['business-logic']);
       expect(local.resource('frontend').resourceDeps.sort()).toEqual(['business-logic', NAME]);
       expect(local.resource('frontend').serveEnv?.GREETER_URL).toBe('http://localhost:8082');
