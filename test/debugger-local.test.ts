@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachWithBreakpoint, BREAKPOINT_TEXT, debugSlowRequest, lineOf, nextTarget, type Attached } from './support/debugger-scenario';
+import { attachWithBreakpoint, BREAKPOINT_TEXT, debugSlowRequest, lineOf, nextStatementLine, nextTarget, type Attached } from './support/debugger-scenario';
 import { attachConfig, readLaunchJson, remotePath } from './support/launch-json';
 import { listeningAddresses } from './support/listening';
 import { freePort, waitFor } from './support/ports';
@@ -48,7 +48,8 @@ describe('debugger attached to npm run dev (local mode)', () => {
   });
 
   it('when a breakpoint is set in app.ts by its TypeScript line, a /slow request pauses there with its values in scope; step over and resume work', async () => {
-    const line = lineOf(readFileSync(appFile, 'utf8'), BREAKPOINT_TEXT);
+    const source = readFileSync(appFile, 'utf8');
+    const line = lineOf(source, BREAKPOINT_TEXT);
     attached = await attachWithBreakpoint(await nextTarget(inspector, undefined, 15_000), appFile, line);
     expect(attached.resolved).toBeGreaterThan(0);
     const seen = await debugSlowRequest(attached.session, service.url, 137);
@@ -57,8 +58,8 @@ describe('debugger attached to npm run dev (local mode)', () => {
     expect(seen.locals).toEqual(expect.arrayContaining(['req', 'res', 'requestedDelayMs']));
     expect(seen.requestedDelayMs).toBe(137);
     expect(seen.queryDelayMs).toBe('137');
-    // One step lands on the next TypeScript line, through the telemetry preload's wrappers.
-    expect(seen.steppedTo).toEqual({ file: appFile, line: line + 1 });
+    // One step lands on the next TypeScript statement, through the telemetry preload's wrappers.
+    expect(seen.steppedTo).toEqual({ file: appFile, line: nextStatementLine(source, line) });
     expect(seen.delayMsAfterStep).toBe(137);
     expect(seen.answeredWhilePaused).toBe(false);
     expect(seen.status).toBe(200);

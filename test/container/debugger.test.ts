@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachWithBreakpoint, BREAKPOINT_TEXT, debugSlowRequest, lineOf, nextTarget, type Attached } from '../support/debugger-scenario';
+import { attachWithBreakpoint, BREAKPOINT_TEXT, debugSlowRequest, lineOf, nextStatementLine, nextTarget, type Attached } from '../support/debugger-scenario';
 import { buildServiceImage, docker, fetchWithin, removeLabelled, runContainer, tarSync, testLabel, type Container } from '../support/docker';
 import { attachConfig, readLaunchJson, remotePath } from '../support/launch-json';
 import { listeningAddresses } from '../support/listening';
@@ -77,7 +77,8 @@ describe('debugger attached to the dev container through a port-forward', () => 
   });
 
   it('when a breakpoint is set in app.ts by its TypeScript line (path mapped as launch.json maps it), a /slow request pauses there with its values in scope; step over and resume work', async () => {
-    const line = lineOf(docker(['exec', container.id, 'cat', APP_FILE]), BREAKPOINT_TEXT);
+    const source = docker(['exec', container.id, 'cat', APP_FILE]);
+    const line = lineOf(source, BREAKPOINT_TEXT);
     attached = await attachWithBreakpoint(await nextTarget(inspector, undefined, 15_000), APP_FILE, line);
     expect(attached.resolved).toBeGreaterThan(0);
     const seen = await debugSlowRequest(attached.session, container.url(8081), 123);
@@ -85,7 +86,7 @@ describe('debugger attached to the dev container through a port-forward', () => 
     expect(seen.locals).toEqual(expect.arrayContaining(['req', 'res', 'requestedDelayMs']));
     expect(seen.requestedDelayMs).toBe(123);
     expect(seen.queryDelayMs).toBe('123');
-    expect(seen.steppedTo).toEqual({ file: APP_FILE, line: line + 1 });
+    expect(seen.steppedTo).toEqual({ file: APP_FILE, line: nextStatementLine(source, line) });
     expect(seen.delayMsAfterStep).toBe(123);
     expect(seen.answeredWhilePaused).toBe(false);
     expect(seen.status).toBe(200);

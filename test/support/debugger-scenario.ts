@@ -15,6 +15,16 @@ export function lineOf(source: string, text: string): number {
   return index + 1;
 }
 
+/** The line of the next statement after `line`: what one step over lands on (blank and comment-only lines are skipped). */
+export function nextStatementLine(source: string, line: number): number {
+  const lines = source.split('\n');
+  for (let index = line; index < lines.length; index++) {
+    const text = lines[index]!.trim();
+    if (text !== '' && !text.startsWith('//')) return index + 1;
+  }
+  throw new Error(`no statement after line ${line}`);
+}
+
 /** The inspector's target once it lists one other than `previous` (a new process after a reload). */
 export async function nextTarget(inspector: string, previous: string | undefined, timeoutMs: number): Promise<InspectorTarget> {
   return waitFor(
