@@ -309,13 +309,21 @@ describe('cluster mode: real Tilt on a real Kubernetes node', () => {
     const attached = await attachWithBreakpoint(await settledTarget(forward.local), appFile, line);
     try {
       expect(attached.resolved).toBeGreaterThan(0);
-      const paused = attached.session.next<Paused>('Debugger.paused', 30_000);
-      const request = fetch('http://localhost:8080/api/slow?delayMs=7', { signal: AbortSignal.timeout(60_000) });
+      const paused = attached.session.next<Paused>('Debugger.paused', 60_000);
+      // The sidecars here are stand-ins that do not route (no Envoy), so kube-proxy spreads the
+      // business-logic Service over v1 and the v2 canary; only v1 has this debugger attached.
+      // Send requests until one lands on v1 and pauses there (the others are answered by v2).
+      let request: Promise<Response> | undefined;
+      for (let attempt = 0; attempt < 20; attempt++) {
+        request = fetch('http://localhost:8080/api/slow?delayMs=7', { signal: AbortSignal.timeout(60_000) });
+        const first = await Promise.race([paused.then(() => 'paused' as const), request.then(() => 'answered by v2' as const)]);
+        if (first === 'paused') break;
+      }
       const frame = (await paused).callFrames[0]!;
       expect(attached.session.originalLocation(frame)).toEqual({ file: appFile, line });
       expect(await attached.session.evaluate(frame, 'requestedDelayMs')).toBe(7);
       await attached.session.send('Debugger.resume');
-      expect((await request).status).toBe(200);
+      expect((await request!).status).toBe(200);
     } finally {
       attached.session.close();
     }
