@@ -306,28 +306,28 @@ describe('cluster mode: real Tilt on a real Kubernetes node', () => {
     const appFile = remotePath(attachConfig(readLaunchJson(), 'business-logic', 'cluster'), 'services/business-logic/src/app.ts');
     const source = await kubectl(kube, ['-n', 'meshloop', 'exec', pod!.metadata.name, '-c', 'business-logic', '--', 'cat', appFile]);
     const line = lineOf(source, BREAKPOINT_TEXT);
+    // The sidecars here are stand-ins that do not route (no Envoy): the business-logic Service
+    // spreads over v1 and the v2 canary, and the frontend keeps its connection to whichever pod
+    // it got. Only v1 has this debugger attached, so the canary steps aside for this test.
+    const v2 = ['-n', 'meshloop', 'deployment/business-logic-v2'];
+    await kubectl(kube, ['scale', ...v2, '--replicas=0']);
+    await kubectl(kube, ['-n', 'meshloop', 'wait', '--for=delete', 'pod', '-l', 'app=business-logic,version=v2', '--timeout=90s'], 100_000);
     const attached = await attachWithBreakpoint(await settledTarget(forward.local), appFile, line);
     try {
       expect(attached.resolved).toBeGreaterThan(0);
-      const paused = attached.session.next<Paused>('Debugger.paused', 60_000);
-      // The sidecars here are stand-ins that do not route (no Envoy), so kube-proxy spreads the
-      // business-logic Service over v1 and the v2 canary; only v1 has this debugger attached.
-      // Send requests until one lands on v1 and pauses there (the others are answered by v2).
-      let request: Promise<Response> | undefined;
-      for (let attempt = 0; attempt < 20; attempt++) {
-        request = fetch('http://localhost:8080/api/slow?delayMs=7', { signal: AbortSignal.timeout(60_000) });
-        const first = await Promise.race([paused.then(() => 'paused' as const), request.then(() => 'answered by v2' as const)]);
-        if (first === 'paused') break;
-      }
+      const paused = attached.session.next<Paused>('Debugger.paused', 30_000);
+      const request = fetch('http://localhost:8080/api/slow?delayMs=7', { signal: AbortSignal.timeout(60_000) });
       const frame = (await paused).callFrames[0]!;
       expect(attached.session.originalLocation(frame)).toEqual({ file: appFile, line });
       expect(await attached.session.evaluate(frame, 'requestedDelayMs')).toBe(7);
       await attached.session.send('Debugger.resume');
-      expect((await request!).status).toBe(200);
+      expect((await request).status).toBe(200);
     } finally {
       attached.session.close();
+      await kubectl(kube, ['scale', ...v2, '--replicas=1']);
+      await kubectl(kube, ['rollout', 'status', ...v2, '--timeout=120s'], 130_000);
     }
-  }, 2 * 60_000);
+  }, 5 * 60_000);
 
   // --- mesh buttons -------------------------------------------------------------------
 
