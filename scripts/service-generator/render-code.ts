@@ -66,66 +66,27 @@ runService(loadConfig, createApp);
 `;
 }
 
-/** A client like the frontend's business-logic client, for any callee (only generated when the service calls one). */
+/**
+ * The service's calls to others, on service-runtime's DownstreamClient (the frontend's
+ * business-logic client is the same class): a two-argument get for the generated code.
+ */
 export function renderDownstreamClient(): string {
-  return `import { HttpError } from '@meshloop/service-runtime';
-
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED',
-]);
-
-function errorCode(error: unknown): string | undefined {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
-  return typeof cause?.code === 'string' ? cause.code : undefined;
-}
+  return `import { DownstreamClient as ServiceClient } from '@meshloop/service-runtime';
 
 /**
- * GETs JSON from another service of the mesh with a timeout and maps every failure
- * to an answer: a bad answer -> 502, unreachable -> 503, too slow -> 504. Never
- * throws anything but an HttpError. Trace context is injected by the undici
- * instrumentation, so the call shows up as one hop of the same trace.
+ * GETs JSON from a service this one calls, through service-runtime's client: a timeout
+ * on every call, and a bad answer -> 502, unreachable -> 503, too slow -> 504. Trace
+ * context is injected by the undici instrumentation: one hop of the same trace.
  */
 export class DownstreamClient {
-  constructor(
-    private readonly name: string,
-    private readonly baseUrl: string,
-    private readonly timeoutMs: number,
-  ) {}
+  private readonly client: ServiceClient;
 
-  async get(path: string, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
-    const url = new URL(path.replace(/^\\//, ''), \`\${this.baseUrl}/\`);
-    let response: Response;
-    let body: string;
-    try {
-      const signal = AbortSignal.timeout(this.timeoutMs);
-      response = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal });
-      body = await response.text();
-    } catch (error) {
-      throw this.failure(error);
-    }
-    if (!response.ok) {
-      throw new HttpError(502, 'bad_gateway', \`\${this.name} answered \${response.status}\`, { downstreamStatus: response.status });
-    }
-    try {
-      const parsed: unknown = JSON.parse(body);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      return parsed as Record<string, unknown>;
-    } catch {
-      throw new HttpError(502, 'bad_gateway', \`\${this.name} answered with a body that is not a JSON object\`);
-    }
+  constructor(name: string, baseUrl: string, timeoutMs: number) {
+    this.client = new ServiceClient(name, baseUrl, timeoutMs);
   }
 
-  private failure(error: unknown): HttpError {
-    const name = (error as { name?: unknown } | null)?.name;
-    if (name === 'TimeoutError' || name === 'AbortError') {
-      return new HttpError(504, 'gateway_timeout', \`\${this.name} did not answer within \${this.timeoutMs} ms\`);
-    }
-    const code = errorCode(error);
-    if (code === undefined || UNREACHABLE_CODES.has(code)) {
-      return new HttpError(503, 'service_unavailable', \`\${this.name} is unreachable\${code ? \` (\${code})\` : ''}\`);
-    }
-    return new HttpError(502, 'bad_gateway', \`\${this.name} call failed (\${code})\`);
+  get(path: string, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+    return this.client.get({ path, headers });
   }
 }
 `;

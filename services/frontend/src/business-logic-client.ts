@@ -1,4 +1,4 @@
-import { HttpError } from '@meshloop/service-runtime';
+import { DownstreamClient } from '@meshloop/service-runtime';
 
 /**
  * Headers that matter past the frontend: x-request-id (Envoy and the logs use
@@ -7,70 +7,9 @@ import { HttpError } from '@meshloop/service-runtime';
  */
 export const FORWARDED_HEADERS = ['x-request-id', 'x-canary', 'x-fail-rate'] as const;
 
-export interface DownstreamCall {
-  path: string;
-  query?: Record<string, string | number | undefined>;
-  headers: Record<string, string | undefined>;
-}
-
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED',
-]);
-
-function errorCode(error: unknown): string | undefined {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
-  return typeof cause?.code === 'string' ? cause.code : undefined;
-}
-
-/**
- * Calls business-logic with a timeout and maps every failure to an answer:
- * a bad answer -> 502, unreachable -> 503, too slow -> 504. Never throws
- * anything but an HttpError.
- */
-export class BusinessLogicClient {
-  constructor(
-    private readonly baseUrl: string,
-    private readonly timeoutMs: number,
-  ) {}
-
-  async get(call: DownstreamCall): Promise<Record<string, unknown>> {
-    const url = new URL(call.path, `${this.baseUrl}/`);
-    for (const [key, value] of Object.entries(call.query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
-    }
-    const headers = Object.fromEntries(Object.entries(call.headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
-    let response: Response;
-    let body: string;
-    try {
-      // One signal for connect, headers and body: the whole call is bounded.
-      const signal = AbortSignal.timeout(this.timeoutMs);
-      response = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal });
-      body = await response.text();
-    } catch (error) {
-      throw this.failure(error);
-    }
-    if (!response.ok) {
-      throw new HttpError(502, 'bad_gateway', `business-logic answered ${response.status}`, { downstreamStatus: response.status });
-    }
-    try {
-      const parsed: unknown = JSON.parse(body);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      return parsed as Record<string, unknown>;
-    } catch {
-      throw new HttpError(502, 'bad_gateway', 'business-logic answered with a body that is not a JSON object');
-    }
-  }
-
-  private failure(error: unknown): HttpError {
-    const name = (error as { name?: unknown } | null)?.name;
-    if (name === 'TimeoutError' || name === 'AbortError') {
-      return new HttpError(504, 'gateway_timeout', `business-logic did not answer within ${this.timeoutMs} ms`);
-    }
-    const code = errorCode(error);
-    if (code === undefined || UNREACHABLE_CODES.has(code)) {
-      return new HttpError(503, 'service_unavailable', `business-logic is unreachable${code ? ` (${code})` : ''}`);
-    }
-    return new HttpError(502, 'bad_gateway', `business-logic call failed (${code})`);
+/** business-logic, through service-runtime's DownstreamClient (timeout, 502/503/504 mapping). */
+export class BusinessLogicClient extends DownstreamClient {
+  constructor(baseUrl: string, timeoutMs: number) {
+    super('business-logic', baseUrl, timeoutMs);
   }
 }

@@ -8,6 +8,7 @@ export { createMetricsApp } from './metrics/metrics-app';
 export { createServiceMetrics, EXEMPLAR_TRACE_LABEL, type ServiceMetrics } from './metrics/registry';
 export { requestMetrics } from './metrics/request-metrics';
 export { badRequest, errorHandler, HttpError, notFound } from './http/errors';
+export { DownstreamClient, type DownstreamCall } from './http/downstream-client';
 export { integerQuery } from './http/query';
 export { failRateOf } from './http/fail-rate';
 export { healthRoutes, Readiness, type DependencyStatus } from './http/health';
