@@ -68,7 +68,7 @@ report() { "$DOCKER" image inspect --format "$1 {{.Id}} {{.Size}}" "$1"; }
 build_pilot() {
   local image ctx version
   image=$(pick pilot)
-  version=$("$bin/pilot-discovery" version --short 2>/dev/null | head -n1)
+  version=$("$bin/pilot-discovery" version --short 2>/dev/null | sed -n 1p)
   version=${version##* } # "client version: 1.30.3"
   [ "$version" = "${image##*:}" ] || fail "pilot-discovery says version '$version' but the install runs $image"
   ctx=$(mktemp -d)

@@ -37,8 +37,8 @@ istio_on_path_ok() { # command
   have "$c" || return 1
   [ "$(command -v "$c")" = "$bin/$c" ] && return 1
   case $c in
-    istioctl) got=$("$c" version --remote=false --short 2>/dev/null | head -n1) ;;
-    *) got=$("$c" version --short 2>/dev/null | head -n1) ;;
+    istioctl) got=$("$c" version --remote=false --short 2>/dev/null | sed -n 1p) ;;
+    *) got=$("$c" version --short 2>/dev/null | sed -n 1p) ;;
   esac
   got=${got##* }
   [ "${got%.*}" = "${istio_version%.*}" ] || { say "$c: ignoring $(command -v "$c") (${got:-no version}, want ${istio_version%.*}.x)"; return 1; }
