@@ -6,8 +6,9 @@
 // keeps serving, without a crash or an unhandled rejection.
 //
 // Intended 5xx: business-logic answers 503 only when x-fail-rate (one valid
-// value above 0) asked for it; the frontend answers 502 only when
-// business-logic did that (it runs healthy here, so 503 and 504 never are).
+// value above 0) asked for it, or on /history, whose storage is off here
+// (storage_disabled); the frontend answers 502 only when business-logic did
+// one of those (it runs healthy here, so 503 and 504 never are).
 import { afterAll, describe, expect, it } from 'vitest';
 import { fuzzCase, sendRaw, type FuzzAnswer, type FuzzCase } from './support/fuzz';
 import { seededRandom } from './support/reliability';
@@ -28,15 +29,19 @@ function asksForFailures(c: FuzzCase): boolean {
 function intended(service: 'frontend' | 'business-logic', c: FuzzCase, answer: FuzzAnswer): boolean {
   const status = answer.status ?? 0;
   if (status < 500) return true;
-  let body: { error?: string; downstreamStatus?: number } = {};
+  let body: { error?: string; downstreamStatus?: number; downstreamError?: string } = {};
   try {
     body = JSON.parse(answer.body) as typeof body;
   } catch {
     // HEAD answers have no body
   }
   const headOk = c.method === 'HEAD' && answer.body === '';
-  if (service === 'business-logic') return status === 503 && asksForFailures(c) && (headOk || body.error === 'injected_failure');
-  return status === 502 && asksForFailures(c) && (headOk || body.downstreamStatus === 503);
+  // express routes paths case-insensitively and with or without a trailing slash.
+  const history = /^\/(api\/)?history\/?(\?|$)/i.test(c.target);
+  const storageOff = (error: string | undefined) => history && (headOk || error === 'storage_disabled');
+  const injected = (error: string | undefined) => asksForFailures(c) && (headOk || error === 'injected_failure');
+  if (service === 'business-logic') return status === 503 && (injected(body.error) || storageOff(body.error));
+  return status === 502 && (headOk || body.downstreamStatus === 503) && (injected(body.downstreamError) || storageOff(body.downstreamError));
 }
 
 async function fuzz(service: ServiceProcess, seed: number) {

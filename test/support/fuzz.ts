@@ -8,6 +8,8 @@ export interface FuzzCase {
   summary: string;
   raw: Buffer;
   method: string;
+  /** the request target (path and query) as sent */
+  target: string;
   /** the x-fail-rate header value(s) sent, if any */
   failRate: string[];
 }
@@ -36,9 +38,10 @@ function text(random: Random, max: number, hostile = 0.1): string {
   return out;
 }
 
-const FRONTEND_PATHS = ['/', '/api/fast', '/api/slow', '/api/', '/api/fast/', '/API/FAST', '/index.html', '/app.js', '/favicon.ico', '/livez', '/readyz', '/metrics'];
-const BUSINESS_LOGIC_PATHS = ['/fast', '/slow', '/fast/', '/SLOW', '/livez', '/readyz', '/metrics', '/'];
+const FRONTEND_PATHS = ['/', '/api/fast', '/api/slow', '/api/history', '/api/', '/api/fast/', '/API/FAST', '/index.html', '/app.js', '/favicon.ico', '/livez', '/readyz', '/metrics'];
+const BUSINESS_LOGIC_PATHS = ['/fast', '/slow', '/history', '/fast/', '/SLOW', '/livez', '/readyz', '/metrics', '/'];
 const DELAYS = ['', '0', '1', '5', '20', '-1', '10001', '1e3', '0x10', 'abc', '5.5', '99999999999', ' 5', '%35', '%', '%zz', '1%00', '007', '+5'];
+const LIMITS = ['', '1', '5', '100', '0', '101', '-1', '1e1', '0x5', 'abc', '2.5', ' 5', '%35', '%zz', '007', '99999999999999999999'];
 const FAIL_RATES_VALID = ['0', '1', '0.5', '.3', '0.05', '1.0', '0.999'];
 const FAIL_RATES_INVALID = ['abc', '2', '-0.1', '', '0.3 x', 'NaN', '1e-1', '0x1', '1.5', '.', '00.5', 'Infinity'];
 
@@ -50,6 +53,7 @@ function path(random: Random, service: 'frontend' | 'business-logic'): string {
     if (chance(random, 0.7)) params.push(`delayMs=${pick(random, DELAYS)}`);
     if (chance(random, 0.1)) params.push(`delayMs=${pick(random, DELAYS)}`); // repeated
     if (chance(random, 0.1)) params.push(`delayMs[${text(random, 3, 0)}]=1`);
+    if (chance(random, 0.3)) params.push(`limit=${pick(random, LIMITS)}`);
     if (chance(random, 0.2)) params.push(`${encodeURIComponent(text(random, 8, 0))}=${encodeURIComponent(text(random, 20, 0))}`);
     return params.length ? `${base}?${params.join('&')}` : base;
   }
@@ -133,6 +137,7 @@ export function fuzzCase(random: Random, index: number, service: 'frontend' | 'b
     summary: `#${index} ${method} ${target.slice(0, 80)} [${headers.map(([k, v]) => `${k.slice(0, 20)}=${v.slice(0, 20)}`).slice(1, 8).join(' ')}] body ${body.length}`,
     raw: Buffer.concat([Buffer.from(head, 'latin1'), payload]),
     method,
+    target,
     failRate,
   };
 }

@@ -23,7 +23,7 @@ export function createApp({ config, ...deps }: FrontendDeps): Express {
   const businessLogic = new BusinessLogicClient(config.businessLogicUrl, config.downstreamTimeoutMs);
 
   /** Calls business-logic and answers with what it said, plus who we are. */
-  const relay = (endpoint: 'fast' | 'slow', query: (req: Request) => Record<string, number | undefined>) =>
+  const relay = (endpoint: 'fast' | 'slow' | 'history', query: (req: Request) => Record<string, number | undefined>) =>
     async (req: Request, res: Response) => {
       const params = query(req);
       failRateOf(req); // forwarded: a bad value is the caller's 400, not a 502 from downstream
@@ -51,6 +51,14 @@ export function createApp({ config, ...deps }: FrontendDeps): Express {
       relay('slow', (req) => ({
         // Validated here too: a bad value is the caller's 400, not business-logic's.
         delayMs: req.query.delayMs === undefined ? undefined : integerQuery(req, 'delayMs', { min: 0, max: 10_000, fallback: 0 }),
+      })),
+    );
+    // The stored /slow results, through the mesh like every other call
+    // (business-logic's own port admits only the frontend).
+    app.get(
+      '/api/history',
+      relay('history', (req) => ({
+        limit: req.query.limit === undefined ? undefined : integerQuery(req, 'limit', { min: 1, max: 100, fallback: 20 }),
       })),
     );
   });

@@ -69,6 +69,23 @@ describe('frontend app', () => {
     expect(calls).toHaveLength(0);
   });
 
+  it('GET /api/history relays a valid limit (none when absent) and answers with the stored rows', async () => {
+    const { url, calls } = await serve();
+    const response = await fetch(`${url}/api/history?limit=5`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ service: 'frontend', endpoint: 'history', downstream: { service: 'business-logic' } });
+    await fetch(`${url}/api/history`);
+    expect(calls.map((c) => c.url)).toEqual(['/history?limit=5', '/history']);
+  });
+
+  it.each(['0', '101', 'abc', '2.5', '-1'])('limit=%s -> 400 naming the parameter, without calling business-logic', async (value) => {
+    const { url, calls } = await serve();
+    const response = await fetch(`${url}/api/history?limit=${value}`);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'bad_request', parameter: 'limit' });
+    expect(calls).toHaveLength(0);
+  });
+
   it.each(['1.5', 'abc', ''])('x-fail-rate: %j -> 400 naming the header, without calling business-logic', async (value) => {
     const { url, calls } = await serve();
     const response = await fetch(`${url}/api/fast`, { headers: { 'x-fail-rate': value } });
@@ -77,7 +94,7 @@ describe('frontend app', () => {
     expect(calls).toHaveLength(0);
   });
 
-  it('GET / serves the landing page with both buttons and the Jaeger UI URL, escaped, under a strict CSP', async () => {
+  it('GET / serves the landing page with its three buttons and the Jaeger UI URL, escaped, under a strict CSP', async () => {
     const { url } = await serve('http://jaeger.example/"><script>');
     const response = await fetch(`${url}/`);
     const html = await response.text();
@@ -85,6 +102,7 @@ describe('frontend app', () => {
     expect(response.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(html).toContain('>Fast page</button>');
     expect(html).toContain('>Slow page</button>');
+    expect(html).toContain('>History</button>');
     expect(html).toContain('data-jaeger-ui-url="http://jaeger.example/&quot;&gt;&lt;script&gt;"');
     expect((await fetch(`${url}/app.js`)).status).toBe(200);
   });

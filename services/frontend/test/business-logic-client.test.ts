@@ -49,7 +49,25 @@ describe('BusinessLogicClient', () => {
     const fake = await fakeBusinessLogic((_url, _headers, res) => res.writeHead(500).end('{"error":"boom"}'));
     server = fake.server;
     const error = await failure(new BusinessLogicClient(fake.url, 1000).get({ path: 'fast', headers: {} }));
-    expect(error).toMatchObject({ status: 502, code: 'bad_gateway', details: { downstreamStatus: 500 } });
+    expect(error).toMatchObject({ status: 502, code: 'bad_gateway', details: { downstreamStatus: 500, downstreamError: 'boom' } });
+  });
+
+  it("a refusal's own error code and message reach the caller: 503 storage_disabled -> 502 that says so", async () => {
+    const fake = await fakeBusinessLogic((_url, _headers, res) =>
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"storage_disabled","message":"storage is off (no DATABASE_URL)"}'),
+    );
+    server = fake.server;
+    const error = await failure(new BusinessLogicClient(fake.url, 1000).get({ path: 'history', headers: {} }));
+    expect(error).toMatchObject({ status: 502, details: { downstreamStatus: 503, downstreamError: 'storage_disabled' } });
+    expect(error.message).toBe('business-logic answered 503 storage_disabled: storage is off (no DATABASE_URL)');
+  });
+
+  it.each(['<html>oops</html>', '{"error":42,"message":["x"]}', ''])('a refusal with body %j -> 502 with the status only', async (body) => {
+    const fake = await fakeBusinessLogic((_url, _headers, res) => res.writeHead(500).end(body));
+    server = fake.server;
+    const error = await failure(new BusinessLogicClient(fake.url, 1000).get({ path: 'fast', headers: {} }));
+    expect(error.message).toBe('business-logic answered 500');
+    expect(error.details).toEqual({ downstreamStatus: 500 });
   });
 
   it.each(['not json', '[1,2]', 'null'])('a 200 with body %j -> 502', async (body) => {

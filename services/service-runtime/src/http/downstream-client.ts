@@ -46,9 +46,7 @@ export class DownstreamClient {
     } catch (error) {
       throw this.failure(error);
     }
-    if (!response.ok) {
-      throw new HttpError(502, 'bad_gateway', `${this.name} answered ${response.status}`, { downstreamStatus: response.status });
-    }
+    if (!response.ok) throw this.refusal(response.status, body);
     try {
       const parsed: unknown = JSON.parse(body);
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
@@ -56,6 +54,27 @@ export class DownstreamClient {
     } catch {
       throw new HttpError(502, 'bad_gateway', `${this.name} answered with a body that is not a JSON object`);
     }
+  }
+
+  /**
+   * A non-2xx answer is our 502. The callee's own `{error, message}` goes
+   * along (`downstreamError`, and in the message), so that "storage is off"
+   * reaches the caller instead of a bare status.
+   */
+  private refusal(status: number, body: string): HttpError {
+    let reason: { error?: unknown; message?: unknown } = {};
+    try {
+      const parsed: unknown = JSON.parse(body);
+      if (parsed !== null && typeof parsed === 'object') reason = parsed;
+    } catch {
+      // not JSON: the status is all we can say
+    }
+    const code = typeof reason.error === 'string' ? reason.error.slice(0, 100) : undefined;
+    const said = typeof reason.message === 'string' ? `: ${reason.message.slice(0, 300)}` : '';
+    return new HttpError(502, 'bad_gateway', `${this.name} answered ${status}${code ? ` ${code}` : ''}${said}`, {
+      downstreamStatus: status,
+      ...(code === undefined ? {} : { downstreamError: code }),
+    });
   }
 
   private failure(error: unknown): HttpError {
