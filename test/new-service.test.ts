@@ -277,6 +277,16 @@ describe('a generated service is a first-class member of the mesh', () => {
     }, 120_000);
   });
 
+  it('remove-service --dry-run lists what it would undo and changes nothing', async () => {
+    const before = copy.status();
+    const run = await npm(['remove-service', '--', NAME, '--dry-run']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`delete services/${NAME}`);
+    expect(run.stdout).toContain(`delete istio/mesh/${NAME}.yaml`);
+    expect(copy.status()).toBe(before);
+    expect(before).not.toBe('');
+  });
+
   it('remove-service restores the copy byte for byte (sources, manifests, mesh, package.json, the lock, the caller)', async () => {
     const run = await npm(['remove-service', '--', NAME]);
     figures.removeMs = run.ms;

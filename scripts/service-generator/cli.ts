@@ -1,5 +1,5 @@
 // npm run new-service -- <name> [--port N] [--calls s]... [--called-by s]... [--dry-run]
-// npm run remove-service -- <name>
+// npm run remove-service -- <name> [--dry-run]
 // Everything is checked before the first write; a refusal writes nothing and exits 1.
 import path from 'node:path';
 import { conflicts, describeChanges, dryRunReport, updateLock, writeChanges } from './apply';
@@ -54,8 +54,9 @@ function newService(argv: string[], root: string, print: (line: string) => void,
 
 function removeService(argv: string[], root: string, print: (line: string) => void, printError: (line: string) => void): number {
   const names = argv.filter((a) => !a.startsWith('-'));
-  if (names.length !== 1 || names.length !== argv.length) {
-    printError('usage: npm run remove-service -- <name>');
+  const dryRun = argv.includes('--dry-run');
+  if (names.length !== 1 || names.length + (dryRun ? 1 : 0) !== argv.length) {
+    printError('usage: npm run remove-service -- <name> [--dry-run]');
     return 1;
   }
   const changes = planRemoval(root, names[0]!);
@@ -63,6 +64,10 @@ function removeService(argv: string[], root: string, print: (line: string) => vo
   if (blocked.length > 0) {
     printError(`remove-service: refused, nothing changed:\n${blocked.map((p) => `  - ${p}`).join('\n')}`);
     return 1;
+  }
+  if (dryRun) {
+    print([`remove-service ${names[0]} (dry run, nothing changed):`, ...describeChanges(changes).map((line) => `  ${line}`), '  edit   package-lock.json'].join('\n'));
+    return 0;
   }
   writeChanges(root, changes);
   updateLock(root);

@@ -1,11 +1,12 @@
 // Unit tests of the generator's parts against the repository as it is (read only):
 // argument parsing, validation, port picking, the plan and the removal plan.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { conflicts, dryRunReport, writeChanges } from './apply';
+import { run } from './cli';
 import { buildPlan, examplePathOf, retargetScripts, type FileChange } from './plan';
 import { planRemoval } from './remove';
 import { parseNewServiceArgs, pickPorts, UsageError, validateRequest, type NewServiceRequest } from './validate';
@@ -168,6 +169,14 @@ describe('removal', () => {
       writeChanges(scratch, buildPlan(scratch, request({ calledBy: ['frontend'] }), readMeshServices(scratch)).changes);
       writeChanges(scratch, buildPlan(scratch, request({ name: 'relay', calls: ['greeter'] }), readMeshServices(scratch)).changes);
       expect(() => planRemoval(scratch, 'greeter')).toThrow(/relay call greeter \(generated with --calls greeter\): remove them first/);
+      const relayFiles = () => JSON.stringify([readFileSync(path.join(scratch, 'package.json'), 'utf8'), existsSync(path.join(scratch, 'services/relay')), existsSync(path.join(scratch, 'k8s/relay.yaml'))]);
+      const generated = relayFiles();
+      const printed: string[] = [];
+      expect(run('remove', ['relay', '--dry-run'], scratch, (l) => printed.push(l), (l) => printed.push(l)), printed.join('\n')).toBe(0);
+      expect(printed.join('\n')).toMatch(/^remove-service relay \(dry run, nothing changed\):\n {2}delete +services\/relay/);
+      expect(printed.join('\n')).toContain('k8s/relay.yaml');
+      expect(relayFiles()).toBe(generated);
+      expect(run('remove', ['relay', '--dry-run', '--force'], scratch, () => undefined, (l) => printed.push(l))).toBe(1);
       writeChanges(scratch, planRemoval(scratch, 'relay'));
       writeChanges(scratch, planRemoval(scratch, 'greeter'));
       expect(snapshot()).toBe(before);
