@@ -26,17 +26,26 @@ export interface ResourceStatus {
   currentBuild?: Build;
 }
 
+/** Every local port the session hands to the two services (MESHLOOP_<SVC>_{,METRICS_,DEBUG_}PORT). */
+export type ServicePorts = Record<'frontend' | 'frontendMetrics' | 'frontendDebug' | 'businessLogic' | 'businessLogicMetrics' | 'businessLogicDebug', number>;
+
 export interface TiltSession {
   /** Tilt's API/web port. */
   port: number;
-  /** Ports handed to the services (MESHLOOP_*_PORT). */
-  servicePorts: Record<'frontend' | 'businessLogic', number>;
+  servicePorts: ServicePorts;
+  /** The environment Tilt runs with (for `tilt down` and other CLI calls without --port). */
+  env: NodeJS.ProcessEnv;
   cli(args: string[]): Promise<TiltRun>;
   status(resource: string): Promise<ResourceStatus>;
   /** `tilt logs <resource>`. */
   logs(resource: string): Promise<string>;
   /** Tilt's own output so far (for failure messages). */
   output(): string;
+  /** Processes Tilt started that are still running (found by the session's marker variable). */
+  processes(): number[];
+  /** SIGINT to Tilt, as Ctrl-C does; true when it exited within `timeoutMs`. */
+  interrupt(timeoutMs?: number): Promise<boolean>;
+  /** Ends it all: interrupt, then SIGKILL to Tilt and whatever it left running; removes the session's files. */
   stop(): Promise<void>;
 }
 
@@ -45,6 +54,10 @@ export interface TiltSessionOptions {
   cwd: string;
   /** Resources to enable (the Tiltfile's positional arguments); all when empty. */
   resources: string[];
+  /** Tiltfile flags after `--local` (e.g. `--postgres`). */
+  flags?: string[];
+  /** Variables on top of the session's (undefined removes one). */
+  env?: Record<string, string | undefined>;
   /** Resolves once the session is usable (called every second until it returns true). */
   ready(session: TiltSession): Promise<boolean>;
   readyTimeoutMs?: number;
@@ -79,7 +92,14 @@ function processesWith(marker: string): number[] {
 export async function startTiltLocal(options: TiltSessionOptions): Promise<TiltSession> {
   const marker = `MESHLOOP_TEST_RUN=${randomUUID()}`;
   const port = await freePort();
-  const servicePorts = { frontend: await freePort(), businessLogic: await freePort() };
+  const servicePorts: ServicePorts = {
+    frontend: await freePort(),
+    frontendMetrics: await freePort(),
+    frontendDebug: await freePort(),
+    businessLogic: await freePort(),
+    businessLogicMetrics: await freePort(),
+    businessLogicDebug: await freePort(),
+  };
   const home = mkdtempSync(path.join(os.tmpdir(), 'meshloop-tilt-session-'));
   // An empty kubeconfig: local mode must not need (or touch) any cluster.
   writeFileSync(path.join(home, 'kubeconfig'), 'apiVersion: v1\nkind: Config\n');
@@ -87,21 +107,25 @@ export async function startTiltLocal(options: TiltSessionOptions): Promise<TiltS
     ...process.env,
     KUBECONFIG: path.join(home, 'kubeconfig'),
     MESHLOOP_FRONTEND_PORT: String(servicePorts.frontend),
-    MESHLOOP_FRONTEND_METRICS_PORT: String(await freePort()),
+    MESHLOOP_FRONTEND_METRICS_PORT: String(servicePorts.frontendMetrics),
+    MESHLOOP_FRONTEND_DEBUG_PORT: String(servicePorts.frontendDebug),
     MESHLOOP_BUSINESS_LOGIC_PORT: String(servicePorts.businessLogic),
-    MESHLOOP_BUSINESS_LOGIC_METRICS_PORT: String(await freePort()),
+    MESHLOOP_BUSINESS_LOGIC_METRICS_PORT: String(servicePorts.businessLogicMetrics),
+    MESHLOOP_BUSINESS_LOGIC_DEBUG_PORT: String(servicePorts.businessLogicDebug),
     // No collectors run here: spans and logs stay in the processes.
     OTEL_EXPORTER_ZIPKIN_ENDPOINT: '',
     OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: '',
     OTEL_EXPORTER_OTLP_ENDPOINT: '',
+    ...options.env,
     [marker.split('=')[0]!]: marker.split('=')[1],
   };
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
   let output = '';
   // --web-mode prod: serve the bundled web assets (a build from source would
   // otherwise look for a webpack dev server).
   const tilt: ChildProcess = spawn(
     toolPath('tilt'),
-    ['up', '--port', String(port), '--web-mode', 'prod', '--stream', '--', '--local', ...options.resources],
+    ['up', '--port', String(port), '--web-mode', 'prod', '--stream', '--', '--local', ...(options.flags ?? []), ...options.resources],
     { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   tilt.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -109,9 +133,11 @@ export async function startTiltLocal(options: TiltSessionOptions): Promise<TiltS
   const exited = new Promise<number | null>((resolve) => tilt.once('exit', (code) => resolve(code)));
 
   const cli = (args: string[]) => runTilt([...args, '--port', String(port)], env);
+  const running = () => tilt.exitCode === null && tilt.signalCode === null;
   const session: TiltSession = {
     port,
     servicePorts,
+    env,
     cli,
     async status(resource) {
       const run = await cli(['get', 'uiresource', resource, '-o', 'json']);
@@ -130,13 +156,22 @@ export async function startTiltLocal(options: TiltSessionOptions): Promise<TiltS
       return run.stdout;
     },
     output: () => output,
+    processes: () => processesWith(marker),
+    async interrupt(timeoutMs = 30_000) {
+      if (!running()) return true;
+      tilt.kill('SIGINT'); // Tilt stops its serve processes on the way out
+      const stopped = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), timeoutMs))]);
+      return stopped !== 'timeout';
+    },
     async stop() {
-      if (tilt.exitCode === null && tilt.signalCode === null) {
-        tilt.kill('SIGINT'); // Tilt stops its serve processes on the way out
-        const stopped = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 30_000))]);
-        if (stopped === 'timeout') tilt.kill('SIGKILL');
+      if (!(await session.interrupt())) tilt.kill('SIGKILL');
+      for (const pid of processesWith(marker)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // exited meanwhile
+        }
       }
-      for (const pid of processesWith(marker)) process.kill(pid, 'SIGKILL');
       rmSync(home, { recursive: true, force: true });
     },
   };
@@ -145,7 +180,7 @@ export async function startTiltLocal(options: TiltSessionOptions): Promise<TiltS
     const outcome = await waitFor(
       'the Tilt session to be ready',
       async () => {
-        if (tilt.exitCode !== null || tilt.signalCode !== null) return 'exited';
+        if (!running()) return 'exited';
         return (await options.ready(session)) ? 'ready' : undefined;
       },
       options.readyTimeoutMs ?? 180_000,
