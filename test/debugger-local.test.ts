@@ -13,10 +13,10 @@ import { listeningAddresses } from './support/listening';
 import { freePort, waitFor } from './support/ports';
 import { startService, stopAllServices, type ServiceProcess } from './support/services';
 import { tarSync } from './support/tar-sync';
-import { copyWorkspace, type TempWorkspace } from './support/temp-workspace';
+import { copyRepository, type RepoCopy } from './support/repo-copy';
 
 const APP = 'services/business-logic/src/app.ts';
-let workspace: TempWorkspace;
+let workspace: RepoCopy;
 let service: ServiceProcess;
 let debugPort: number;
 let inspector: string;
@@ -24,18 +24,18 @@ let appFile: string;
 let attached: Attached | undefined;
 
 beforeAll(async () => {
-  workspace = copyWorkspace(['business-logic', 'service-runtime']);
+  workspace = copyRepository('meshloop-debugger-');
   // Local mode maps nothing: the process reports the workspace's own paths.
   appFile = remotePath(attachConfig(readLaunchJson(), 'business-logic', 'local'), APP, workspace.root);
   debugPort = await freePort();
   inspector = `http://127.0.0.1:${debugPort}`;
-  service = await startService('business-logic', { dir: workspace.serviceDir('business-logic'), env: { DEBUG_PORT: String(debugPort) } });
+  service = await startService('business-logic', { dir: workspace.file('services/business-logic'), env: { DEBUG_PORT: String(debugPort) } });
 });
 
 afterAll(async () => {
   attached?.session.close();
   await stopAllServices();
-  workspace?.remove();
+  workspace?.dispose();
 });
 
 describe('debugger attached to npm run dev (local mode)', () => {

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './support/ports';
-import { copyRepository, type RepoCopy } from './support/linked-copy';
+import { copyRepository, type RepoCopy } from './support/repo-copy';
 import { finishedBuildSince, startTiltLocal, tiltTime, type Build, type TiltSession } from './support/tilt-session';
 
 const SOURCE = 'services/business-logic/src/app.ts';
@@ -36,7 +36,7 @@ describe('unit-test resources with real Tilt (tilt up -- --local, on a copy of t
     expect(original).toContain(ORIGINAL);
     // frontend-tests only to show that a business-logic edit does not run it.
     tilt = await startTiltLocal({
-      cwd: copy.dir,
+      cwd: copy.root,
       resources: ['business-logic', 'business-logic-tests', 'frontend-tests'],
       ready: async (session) => {
         const service = await session.status('business-logic');

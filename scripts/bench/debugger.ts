@@ -12,7 +12,7 @@ import { forwardIntoNetns } from '../../test/support/netns-forward';
 import { freePort, waitFor } from '../../test/support/ports';
 import { startService, stopAllServices } from '../../test/support/services';
 import { tarSync } from '../../test/support/tar-sync';
-import { copyWorkspace } from '../../test/support/temp-workspace';
+import { copyRepository } from '../../test/support/repo-copy';
 
 const APP = 'services/business-logic/src/app.ts';
 const args = process.argv.slice(2);
@@ -73,10 +73,10 @@ function report(where: string, t: Timings): void {
 }
 
 async function local(): Promise<void> {
-  const workspace = copyWorkspace(['business-logic', 'service-runtime']);
+  const workspace = copyRepository('meshloop-bench-debugger-');
   try {
     const debugPort = await freePort();
-    await startService('business-logic', { dir: workspace.serviceDir('business-logic'), env: { DEBUG_PORT: String(debugPort) } });
+    await startService('business-logic', { dir: workspace.file('services/business-logic'), env: { DEBUG_PORT: String(debugPort) } });
     const appFile = remotePath(attachConfig(readLaunchJson(), 'business-logic', 'local'), APP, workspace.root);
     report('local (npm run dev)', await measure({
       inspector: `http://127.0.0.1:${debugPort}`,
@@ -86,7 +86,7 @@ async function local(): Promise<void> {
     }));
   } finally {
     await stopAllServices();
-    workspace.remove();
+    workspace.dispose();
   }
 }
 

@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { waitFor } from '../../test/support/ports';
-import { copyRepository } from '../../test/support/linked-copy';
+import { copyRepository } from '../../test/support/repo-copy';
 import { finishedBuildSince, startTiltLocal, tiltTime, type Build, type TiltSession } from '../../test/support/tilt-session';
 import { summarizeLatencies } from '../traffic/stats';
 import { ms, type Row } from './report';
@@ -59,7 +59,7 @@ export async function testsInTheLoopRows({ quick, log = () => undefined }: { qui
   const sharedAll: number[] = [];
   try {
     tilt = await startTiltLocal({
-      cwd: copy.dir,
+      cwd: copy.root,
       resources: [],
       ready: async (session) => (await session.status('frontend')).runtimeStatus === 'ok' && (await allIdle(session, resources)),
     });
