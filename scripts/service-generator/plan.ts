@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXAMPLE_PATH, renderApp, renderAppTest, renderConfig, renderConfigTest, renderDownstreamClient, renderServer, type Callee } from './render-code';
-import { renderMesh, renderWorkload } from './render-manifests';
+import { renderMesh, renderWorkload, urlEnvLines } from './render-manifests';
 import { pickPorts, type NewServiceRequest } from './validate';
 import { clusterUrl, formatJson, readJson, urlVariable, type MeshService, type PackageJson } from './workspace';
 
@@ -32,13 +32,9 @@ export function editJson(root: string, file: string, summary: string, change: (v
   return { action: 'edit', path: file, before, after: formatJson(value), summary };
 }
 
-/** The two lines that tell a caller's container where the callee is, placed before OTEL_SERVICE_NAME. */
-export function urlEnvLines(callee: MeshService, indent: string): string {
-  return `${indent}- name: ${urlVariable(callee.name)}\n${indent}  value: ${clusterUrl(callee)}\n`;
-}
-
 const SERVICE_NAME_ENV = /^( *)- name: OTEL_SERVICE_NAME\n/m;
 
+/** Adds the callee's URL env lines (urlEnvLines) before OTEL_SERVICE_NAME in the caller's manifest. */
 export function addCalleeUrl(root: string, caller: string, callee: MeshService): FileChange {
   const file = `k8s/${caller}.yaml`;
   const before = read(root, file);

@@ -3,8 +3,8 @@
 // of the callers' package.json and of the callers' manifests are undone.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { editJson, urlEnvLines, type FileChange } from './plan';
-import { GENERATED_MARK } from './render-manifests';
+import { editJson, type FileChange } from './plan';
+import { GENERATED_MARK, urlEnvLines } from './render-manifests';
 import { readMeshServices } from './workspace';
 
 export function planRemoval(root: string, name: string): FileChange[] {
