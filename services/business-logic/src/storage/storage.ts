@@ -60,6 +60,9 @@ export function isConnectionError(error: unknown): boolean {
   return typeof message === 'string' && /timeout|terminated|Connection|ECONNREFUSED|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN/i.test(message);
 }
 
+const UNREACHABLE_MESSAGE = 'storage unavailable: PostgreSQL cannot be reached; reconnecting in the background';
+const unreachable = () => new HttpError(503, 'storage_unavailable', UNREACHABLE_MESSAGE);
+
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 1000;
 
@@ -133,9 +136,7 @@ export class PostgresStorage implements Storage {
     if (this.current === 'connecting') {
       throw new HttpError(503, 'storage_unavailable', 'storage unavailable: connecting to PostgreSQL and migrating the schema');
     }
-    if (this.current === 'unavailable') {
-      throw new HttpError(503, 'storage_unavailable', 'storage unavailable: PostgreSQL cannot be reached; reconnecting in the background');
-    }
+    if (this.current === 'unavailable') throw unreachable();
     if (this.pool.waitingCount >= this.config.poolMaxWaiting) {
       throw new HttpError(503, 'storage_busy', `storage busy: ${this.pool.waitingCount} requests already wait for a database connection`);
     }
@@ -186,7 +187,7 @@ export class PostgresStorage implements Storage {
       }
       if (!isConnectionError(error)) throw error;
       this.markUnavailable(error);
-      throw new HttpError(503, 'storage_unavailable', 'storage unavailable: PostgreSQL cannot be reached; reconnecting in the background');
+      throw unreachable();
     }
   }
 
@@ -200,7 +201,7 @@ export class PostgresStorage implements Storage {
   private reportOutage(error: unknown): void {
     if (this.outageReported) return;
     this.outageReported = true;
-    if (isConnectionError(error)) this.logger.warn({ err: error }, 'storage unavailable: PostgreSQL cannot be reached; reconnecting in the background');
+    if (isConnectionError(error)) this.logger.warn({ err: error }, UNREACHABLE_MESSAGE);
     // Not the network: a wrong password, a refused or edited migration... retried all the same.
     else this.logger.error({ err: error }, 'storage unavailable: PostgreSQL refused the connection or a migration; retrying in the background');
   }
