@@ -11,6 +11,16 @@ const UNREACHABLE_CODES = new Set([
   'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED',
 ]);
 
+/** The body as a JSON object, or undefined when it is not one. */
+function jsonObject(body: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function errorCode(error: unknown): string | undefined {
   const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
   return typeof cause?.code === 'string' ? cause.code : undefined;
@@ -46,14 +56,10 @@ export class DownstreamClient {
     } catch (error) {
       throw this.failure(error);
     }
-    if (!response.ok) throw this.refusal(response.status, body);
-    try {
-      const parsed: unknown = JSON.parse(body);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      return parsed as Record<string, unknown>;
-    } catch {
-      throw new HttpError(502, 'bad_gateway', `${this.name} answered with a body that is not a JSON object`);
-    }
+    const answer = jsonObject(body);
+    if (!response.ok) throw this.refusal(response.status, answer ?? {});
+    if (!answer) throw new HttpError(502, 'bad_gateway', `${this.name} answered with a body that is not a JSON object`);
+    return answer;
   }
 
   /**
@@ -61,14 +67,7 @@ export class DownstreamClient {
    * along (`downstreamError`, and in the message), so that "storage is off"
    * reaches the caller instead of a bare status.
    */
-  private refusal(status: number, body: string): HttpError {
-    let reason: { error?: unknown; message?: unknown } = {};
-    try {
-      const parsed: unknown = JSON.parse(body);
-      if (parsed !== null && typeof parsed === 'object') reason = parsed;
-    } catch {
-      // not JSON: the status is all we can say
-    }
+  private refusal(status: number, reason: { error?: unknown; message?: unknown }): HttpError {
     const code = typeof reason.error === 'string' ? reason.error.slice(0, 100) : undefined;
     const said = typeof reason.message === 'string' ? `: ${reason.message.slice(0, 300)}` : '';
     return new HttpError(502, 'bad_gateway', `${this.name} answered ${status}${code ? ` ${code}` : ''}${said}`, {
